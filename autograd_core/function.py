@@ -1,0 +1,497 @@
+"""The ``Function`` base class, the context object, and grad mode.
+
+A ``Function`` subclass declares one differentiable operation: a static
+``forward(ctx, *inputs)`` that works on ndarrays and a static
+``backward(ctx, *grad_outputs)`` that works on Tensors (so that the backward pass
+can itself be recorded when ``create_graph=True``). ``Op.apply(*args)`` runs the
+forward pass and, when grad mode is on and some input requires grad, records
+the call as a node of the graph: the ``ctx`` instance *is* the node, exactly as
+in PyTorch's Python API.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+
+import numpy as np
+
+__all__ = [
+    "Function", "once_differentiable", "no_grad", "enable_grad", "set_grad_enabled",
+    "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+    "ShapeError",
+]
+
+
+class ShapeError(RuntimeError, ValueError):
+    """An operation got inputs whose shapes do not fit.
+
+    It is both a ``RuntimeError`` (what PyTorch raises) and a ``ValueError``
+    (what numpy raises), so either habit catches it.
+    """
+
+
+# --------------------------------------------------------------------------- grad mode
+
+class _GradState(threading.local):
+    # Class attributes are the per-thread defaults (like PyTorch, grad mode is
+    # thread-local).
+    enabled = True
+    anomaly = False
+
+
+_state = _GradState()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are being recorded for backward in this thread."""
+    return _state.enabled
+
+
+class set_grad_enabled:
+    """Set grad mode on or off; usable as a function, a context manager or a decorator."""
+
+    def __init__(self, mode: bool):
+        self.prev = _state.enabled
+        self.mode = bool(mode)
+        _state.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _state.enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+        _state.enabled = self.prev  # used as a decorator: undo the call-time switch
+
+        def wrapper(*args, **kwargs):
+            prev = _state.enabled
+            _state.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _state.enabled = prev
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        wrapper.__wrapped__ = fn
+        return wrapper
+
+
+class _GradModeContext:
+    _mode = True
+
+    def __enter__(self):
+        self.prev = _state.enabled
+        _state.enabled = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        _state.enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        def wrapper(*args, **kwargs):
+            prev = _state.enabled
+            _state.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _state.enabled = prev
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        wrapper.__wrapped__ = fn
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Context manager / decorator that turns off recording of operations.
+
+    Examples
+    --------
+    >>> with no_grad():
+    ...     y = x * 2          # y.requires_grad is False
+    """
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Context manager / decorator that turns recording back on inside ``no_grad``."""
+
+    _mode = True
+
+
+# --------------------------------------------------------------------------- anomaly mode
+
+def is_anomaly_enabled() -> bool:
+    return _state.anomaly
+
+
+class set_detect_anomaly:
+    """Turn anomaly detection on or off (function or context manager)."""
+
+    def __init__(self, mode: bool):
+        self.prev = _state.anomaly
+        _state.anomaly = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _state.anomaly = self.prev
+        return False
+
+
+class detect_anomaly:
+    """Context manager (or decorator) that checks every op for NaN and inf.
+
+    Inside it each recorded op remembers where it was created; the first op
+    whose forward output or whose backward gradient holds NaN or inf raises a
+    ``RuntimeError`` naming the op and the line of user code that created it.
+    It slows everything down: use it to find a bug, not to train.
+    """
+
+    def __enter__(self):
+        self.prev = _state.anomaly
+        _state.anomaly = True
+        return self
+
+    def __exit__(self, *exc):
+        _state.anomaly = self.prev
+        return False
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with detect_anomaly():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__wrapped__ = fn
+        return wrapper
+
+
+def _user_frames():
+    """The stack without this package's own frames: where the user created the op."""
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    frames = [f for f in traceback.extract_stack()[:-2] if not os.path.abspath(f.filename).startswith(here)]
+    return frames
+
+
+def _format_site(frames) -> str:
+    if not frames:
+        return "  (no user frame found)"
+    return "".join(traceback.format_list(frames[-3:])).rstrip()
+
+
+def _first_nonfinite(arr: np.ndarray):
+    bad = ~np.isfinite(arr)
+    idx = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
+    return idx, arr[idx]
+
+
+# --------------------------------------------------------------------------- Function
+
+def once_differentiable(backward):
+    """Decorator for a ``backward`` that works on raw arrays.
+
+    Such a backward cannot be recorded, so the op supports first derivatives
+    only; asking for a second derivative through it (``create_graph=True`` and
+    then backward again) raises an error that names the op.
+    """
+    backward._once_differentiable = True
+    return backward
+
+
+_new = object.__new__
+_ndarray = np.ndarray
+_asarray = np.asarray
+
+
+class Function:
+    """Base class of every differentiable operation (built-in or user-defined).
+
+    Subclasses define two static methods:
+
+    ``forward(ctx, *args, **kwargs) -> ndarray | tuple[ndarray, ...]``
+        Receives the *arrays* of Tensor arguments (other arguments unchanged) and
+        returns the output array(s). It may call ``ctx.save_for_backward(...)``
+        with arrays it received or returned, and set attributes on ``ctx``.
+
+    ``backward(ctx, *grad_outputs) -> Tensor | tuple``
+        Receives one gradient Tensor per output and returns one gradient per
+        positional argument of ``forward`` (``None`` where there is none). Write it
+        with Tensor operations so higher-order gradients work; the engine sums a
+        gradient down to its input's broadcast shape and checks shape and dtype.
+
+    Call ``MyOp.apply(*args)``; never instantiate a Function yourself.
+    """
+
+    # Per-node attributes set by apply() (the ctx *is* the graph node):
+    #   needs_input_grad  tuple[bool] per positional argument
+    #   _next             tuple of edges per positional argument: None, (node, output_nr)
+    #                     or (leaf_tensor, -1)
+    #   _in_meta          tuple of (shape, dtype) per positional argument (None if no grad)
+    #   _n_out            number of outputs
+    #   _saved            list of saved items, None once freed
+    _freed = False
+    _saved = None
+    _rec = False
+    _out_hooks = None
+    _site = None
+    _n_out = 1
+    _materialize = True
+    _nondiff = None
+    needs_input_grad = ()
+
+    # ---------------------------------------------------------------- ctx API
+    def save_for_backward(self, *items):
+        """Keep arrays (or Tensors) needed by backward.
+
+        Pass the arrays ``forward`` received or returned; ``backward`` gets them
+        back from ``ctx.saved_tensors`` as the corresponding Tensors, so gradients
+        can flow through them when the backward pass is itself differentiated.
+        """
+        if self._rec:
+            self._to_save = items
+
+    @property
+    def saved_tensors(self):
+        saved = self._saved
+        if saved is None:
+            if self._freed:
+                raise RuntimeError(
+                    f"{self.name()}: trying to backward through the graph a second time (its saved "
+                    "tensors were freed after the first backward). Pass retain_graph=True to the first "
+                    "backward() or grad() call if you need to go through the graph again."
+                )
+            return ()
+        out = []
+        for i, item in enumerate(saved):
+            if type(item) is tuple:  # (tensor, version counter, expected version)
+                t, counter, ver = item
+                if counter[0] != ver:
+                    raise RuntimeError(
+                        f"{self.name()}: saved tensor {i} (shape {tuple(t.shape)}, dtype {t.dtype}) was "
+                        f"modified by an in-place operation after it was saved: it is at version "
+                        f"{counter[0]}, expected version {ver}. Use an out-of-place operation "
+                        "(e.g. x = x + 1 instead of x += 1) or .clone() the tensor before modifying it."
+                    )
+                out.append(t)
+            else:
+                out.append(item)
+        return tuple(out)
+
+    def mark_non_differentiable(self, *arrays):
+        """Declare outputs (the arrays ``forward`` returns) that have no gradient."""
+        self._nondiff = arrays
+
+    def set_materialize_grads(self, value: bool):
+        """If False, backward receives ``None`` (not zeros) for outputs with no gradient."""
+        self._materialize = bool(value)
+
+    # ---------------------------------------------------------------- node API
+    @classmethod
+    def name(cls) -> str:
+        return cls.__name__ + "Backward"
+
+    @property
+    def next_functions(self):
+        """The nodes this node sends gradients to, as ``(node, output_nr)`` pairs."""
+        res = []
+        for e in self._next:
+            if e is None:
+                res.append((None, 0))
+            elif e[1] < 0:
+                res.append((_AccumulateGrad(e[0]), 0))
+            else:
+                res.append(e)
+        return tuple(res)
+
+    def register_hook(self, hook):  # pragma: no cover - PyTorch name; rarely used
+        raise NotImplementedError("register hooks on tensors with Tensor.register_hook")
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+    # ---------------------------------------------------------------- subclass API
+    @staticmethod
+    def forward(ctx, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError("a Function subclass must define a static forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):  # pragma: no cover - abstract
+        raise NotImplementedError("a Function subclass must define a static backward(ctx, ...)")
+
+    # ---------------------------------------------------------------- apply
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run ``forward`` on the arrays of the arguments and record the node if needed."""
+        ctx = _new(cls)
+        rec = False
+        if _state.enabled:
+            datas = []
+            for a in args:
+                if isinstance(a, Tensor):
+                    datas.append(a.data)
+                    if a.requires_grad:
+                        rec = True
+                else:
+                    datas.append(a)
+        else:
+            datas = [a.data if isinstance(a, Tensor) else a for a in args]
+        if rec:
+            ctx._rec = True
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        try:
+            out = cls.forward(ctx, *datas, **kwargs)
+        except ShapeError:
+            raise
+        except ValueError as e:
+            shapes = ", ".join(str(tuple(np.shape(d))) for d in datas if isinstance(d, (_ndarray, Tensor)))
+            hint = ""
+            if "broadcast" in str(e):
+                hint = (" Shapes broadcast when, from the last dimension backwards, each pair of sizes "
+                        "is equal or one of them is 1: reshape or unsqueeze an operand to line them up.")
+            raise ShapeError(f"{cls.__name__.lower()}: {e} (input shapes: {shapes}).{hint}") from e
+
+        anomaly = _state.anomaly
+        if type(out) is tuple:
+            return _wrap_multi(cls, ctx, args, out, rec, anomaly)
+        if type(out) is not _ndarray:
+            out = _asarray(out)
+        if anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
+            _forward_anomaly(cls, out, 0)
+        if not rec or out.dtype.kind not in "fc":
+            t = _new(Tensor)
+            t.data = out
+            t.requires_grad = False
+            t.grad_fn = None
+            t._output_nr = 0
+            t._ver = [0]
+            t._base = None
+            t.grad = None
+            t._hooks = None
+            return t
+        t = _new(Tensor)
+        t.data = out
+        t.requires_grad = True
+        t.grad_fn = ctx
+        t._output_nr = 0
+        t._ver = [0]
+        t._base = None
+        t.grad = None
+        t._hooks = None
+        _record(ctx, args, (out,), (t,), anomaly)
+        return t
+
+
+def _record(ctx, args, outs, tensors, anomaly):
+    """Attach graph edges and saved tensors to ``ctx`` after a recorded forward."""
+    nxt = []
+    meta = []
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad:
+            gf = a.grad_fn
+            nxt.append((gf, a._output_nr) if gf is not None else (a, -1))
+            meta.append((a.data.shape, a.data.dtype))
+        else:
+            nxt.append(None)
+            meta.append(None)
+    ctx._next = tuple(nxt)
+    ctx._in_meta = tuple(meta)
+    to_save = ctx.__dict__.pop("_to_save", None)
+    if to_save is not None:
+        saved = []
+        for item in to_save:
+            if item is None or not isinstance(item, (_ndarray, Tensor)):
+                saved.append(item)
+                continue
+            if isinstance(item, Tensor):
+                saved.append((item, item._ver, item._ver[0]))
+                continue
+            for a in args:
+                if isinstance(a, Tensor) and a.data is item:
+                    saved.append((a, a._ver, a._ver[0]))
+                    break
+            else:
+                for k, o in enumerate(outs):
+                    if o is item:
+                        src = tensors[k]
+                        # A fresh Tensor sharing data, version counter and node with
+                        # the output, so the node does not keep its own output alive
+                        # (no reference cycle) yet backward can differentiate through it.
+                        t = _new(Tensor)
+                        t.data = o
+                        t.requires_grad = src.requires_grad
+                        t.grad_fn = src.grad_fn
+                        t._output_nr = k
+                        t._ver = src._ver
+                        t._base = None
+                        t.grad = None
+                        t._hooks = None
+                        saved.append((t, src._ver, src._ver[0]))
+                        break
+                else:  # an intermediate array of forward: a constant for backward
+                    saved.append(Tensor._wrap(item))
+        ctx._saved = saved
+    if anomaly:
+        ctx._site = _user_frames()
+
+
+def _wrap_multi(cls, ctx, args, outs, rec, anomaly):
+    outs = tuple(o if type(o) is _ndarray else _asarray(o) for o in outs)
+    nondiff = ctx._nondiff or ()
+    tensors = []
+    any_diff = False
+    for k, o in enumerate(outs):
+        if anomaly and o.dtype.kind == "f" and not np.isfinite(o).all():
+            _forward_anomaly(cls, o, k)
+        diff = rec and o.dtype.kind in "fc" and not any(o is n for n in nondiff)
+        t = Tensor._wrap(o)
+        if diff:
+            t.requires_grad = True
+            t.grad_fn = ctx
+            t._output_nr = k
+            any_diff = True
+        tensors.append(t)
+    if any_diff:
+        ctx._n_out = len(outs)
+        ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
+        _record(ctx, args, outs, tensors, anomaly)
+    return tuple(tensors)
+
+
+def _forward_anomaly(cls, out, k):
+    idx, val = _first_nonfinite(out)
+    raise RuntimeError(
+        f"detect_anomaly: Function '{cls.__name__}' returned non-finite values in its forward "
+        f"output {k} (first at index {idx}: {val}). The op was called at:\n{_format_site(_user_frames())}"
+    )
+
+
+class _AccumulateGrad:
+    """A stand-in node for a leaf tensor, shown in ``next_functions``."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    @staticmethod
+    def name():
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+from .tensor import Tensor  # noqa: E402  (circular: Tensor uses Function)

@@ -1,0 +1,674 @@
+"""Elementwise operations: arithmetic, activations, comparisons, casts, in-place forms.
+
+Each op is one ``Function``: forward on ndarrays beside backward in Tensor
+operations. Broadcasting needs no code here: the engine sums each returned
+gradient down to its input's shape.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..function import Function, _state, ShapeError
+from ..tensor import Tensor
+
+_wrap = Tensor._wrap
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _arr(x):
+    """An operand as an ndarray (Python numbers follow the tensor() dtype rules)."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, np.ndarray):
+        return x
+    return Tensor(x).data
+
+
+# --------------------------------------------------------------------------- binary arithmetic
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (g * b if need[0] else None), (g * a if need[1] else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga = g / b if need[0] else None
+        gb = -g * a / (b * b) if need[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    """``a ** b`` for tensor or scalar base and exponent."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga = gb = None
+        if need[0]:
+            if isinstance(b, Tensor):
+                # b * a**(b-1), with 0 where b == 0 (avoids 0 * inf at a == 0)
+                ga = g * where(b == 0, 0.0, b * a ** (b - 1))
+            elif b == 0:
+                ga = g * 0.0
+            else:
+                ga = g * (b * a ** (b - 1))
+        if need[1]:
+            if isinstance(a, Tensor):
+                # d/db a**b = a**b log a; PyTorch's convention: 0 where a == 0 and b >= 0
+                safe = where(a == 0, 1.0, a)
+                gb = g * where((a == 0) & (b >= 0), 0.0, out * log(safe))
+            elif a > 0:
+                gb = g * out * math.log(a)
+            elif a == 0:
+                gb = g * where(b >= 0, 0.0, out * -math.inf)
+            else:  # negative base: a**b is real only for integer b; the derivative is undefined
+                gb = g * math.nan
+        return ga, gb
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        # share of the gradient that goes to ``a``: 1 where a wins, 1/2 on ties (PyTorch's rule)
+        ctx.share = (np.greater(a, b) + 0.5 * np.equal(a, b)).astype(np.result_type(a, b, np.float32))
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        s = ctx.share
+        need = ctx.needs_input_grad
+        return (g * s if need[0] else None), (g * (1.0 - s) if need[1] else None)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.share = (np.less(a, b) + 0.5 * np.equal(a, b)).astype(np.result_type(a, b, np.float32))
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        s = ctx.share
+        need = ctx.needs_input_grad
+        return (g * s if need[0] else None), (g * (1.0 - s) if need[1] else None)
+
+
+class Where(Function):
+    """``where(cond, a, b)``: ``a`` where ``cond`` is true, else ``b``."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        cond = np.asarray(cond)
+        if cond.dtype != np.bool_:
+            cond = cond.astype(bool)
+        ctx.cond = cond
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        c = ctx.cond
+        return (None,
+                Where.apply(c, g, 0.0) if need[1] else None,
+                Where.apply(c, 0.0, g) if need[2] else None)
+
+
+# --------------------------------------------------------------------------- unary
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return np.negative(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.sign = np.sign(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.sign
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g / a
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(invalid="ignore"):
+            out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g / (out * 2.0)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * cos(a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return -g * sin(a)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (1.0 - out * out)
+
+
+def _sigmoid(a):
+    # exp of a non-positive number never overflows, and no cancellation for large |a|
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = _sigmoid(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out * (1.0 - out)
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.maximum(a, 0)
+        ctx.mask = out > 0
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return Where.apply(ctx.mask, g, 0.0)
+
+
+class LeakyRelu(Function):
+    @staticmethod
+    def forward(ctx, a, negative_slope=0.01):
+        ctx.mask = a > 0
+        ctx.slope = negative_slope
+        return np.where(ctx.mask, a, a * negative_slope)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Where.apply(ctx.mask, g, g * ctx.slope)
+
+
+class Elu(Function):
+    @staticmethod
+    def forward(ctx, a, alpha=1.0):
+        ctx.mask = a > 0
+        ctx.alpha = alpha
+        out = np.where(ctx.mask, a, alpha * np.expm1(np.minimum(a, 0)))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        # d/dx alpha (e^x - 1) = alpha e^x = out + alpha
+        return Where.apply(ctx.mask, g, g * (out + ctx.alpha))
+
+
+class Softplus(Function):
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (PyTorch's form)."""
+
+    @staticmethod
+    def forward(ctx, a, beta=1.0, threshold=20.0):
+        z = a * beta
+        ctx.linear = z > threshold
+        ctx.beta = beta
+        ctx.save_for_backward(a)
+        return np.where(ctx.linear, a, np.logaddexp(0, z) / beta).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return Where.apply(ctx.linear, g, g * sigmoid(a * ctx.beta))
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, a, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        if min is not None and max is not None and min > max:
+            # PyTorch sets everything to max in this case; keep that but it is usually a bug
+            pass
+        ctx.mask = np.ones(a.shape, dtype=bool)
+        if min is not None:
+            ctx.mask &= a >= min
+        if max is not None:
+            ctx.mask &= a <= max
+        out = a
+        if min is not None:
+            out = np.maximum(out, min)
+        if max is not None:
+            out = np.minimum(out, max)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return Where.apply(ctx.mask, g, 0.0)
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, a, dtype):
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g  # the engine casts back to the input's dtype
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class CopyFrom(Function):
+    """``dst.copy_(src)`` computed out of place: ``src`` broadcast to ``dst``'s shape and dtype."""
+
+    @staticmethod
+    def forward(ctx, dst, src):
+        dst_shape = np.shape(dst)
+        try:
+            out = np.broadcast_to(src, dst_shape)
+        except ValueError:
+            raise ShapeError(
+                f"copy_: source of shape {np.shape(src)} cannot be broadcast to the destination's "
+                f"shape {dst_shape}"
+            ) from None
+        return out.astype(np.asarray(dst).dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, g
+
+
+# --------------------------------------------------------------------------- functional API
+
+def add(input, other, alpha=1):
+    return Add.apply(input, other if alpha == 1 else other * alpha)
+
+
+def sub(input, other, alpha=1):
+    return Sub.apply(input, other if alpha == 1 else other * alpha)
+
+
+def mul(input, other):
+    return Mul.apply(input, other)
+
+
+def div(input, other):
+    return Div.apply(input, other)
+
+
+def pow(input, exponent):
+    return Pow.apply(input, exponent)
+
+
+def neg(input):
+    return Neg.apply(input)
+
+
+def abs(input):
+    return Abs.apply(input)
+
+
+def exp(input):
+    return Exp.apply(input)
+
+
+def log(input):
+    return Log.apply(input)
+
+
+def sqrt(input):
+    return Sqrt.apply(input)
+
+
+def sin(input):
+    return Sin.apply(input)
+
+
+def cos(input):
+    return Cos.apply(input)
+
+
+def tanh(input):
+    return Tanh.apply(input)
+
+
+def sigmoid(input):
+    return Sigmoid.apply(input)
+
+
+def relu(input):
+    return Relu.apply(input)
+
+
+def leaky_relu(input, negative_slope=0.01):
+    return LeakyRelu.apply(input, negative_slope=negative_slope)
+
+
+def elu(input, alpha=1.0):
+    return Elu.apply(input, alpha=alpha)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    return Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+def square(input):
+    return Mul.apply(input, input)
+
+
+def reciprocal(input):
+    return Div.apply(1.0, input)
+
+
+def clamp(input, min=None, max=None):
+    """Limit values to ``[min, max]``; gradient passes where ``min <= x <= max``.
+
+    ``min``/``max`` may be numbers or tensors (tensors go through maximum/minimum).
+    """
+    if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
+        out = input
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return Clamp.apply(input, min=min, max=max)
+
+
+clip = clamp
+
+
+def maximum(input, other):
+    return Maximum.apply(input, other)
+
+
+def minimum(input, other):
+    return Minimum.apply(input, other)
+
+
+def where(condition, input, other):
+    """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
+    return Where.apply(_data(condition), input, other)
+
+
+def cast(input, dtype):
+    dtype = np.dtype(dtype)
+    if isinstance(input, Tensor) and input.data.dtype == dtype:
+        return input
+    return Cast.apply(input, dtype)
+
+
+def clone(input):
+    return Clone.apply(input)
+
+
+def contiguous(input):
+    if input.data.flags.c_contiguous:
+        return input
+    return Clone.apply(input)
+
+
+def sign(input):
+    return _wrap(np.sign(_arr(input)))
+
+
+def floor_divide(input, other):
+    return _wrap(np.floor_divide(_arr(input), _data(other)))
+
+
+def remainder(input, other):
+    return _wrap(np.remainder(_arr(input), _data(other)))
+
+
+# comparisons and logic: no gradient, boolean results
+def eq(input, other):
+    return _wrap(np.equal(_arr(input), _data(other)))
+
+
+def ne(input, other):
+    return _wrap(np.not_equal(_arr(input), _data(other)))
+
+
+def lt(input, other):
+    return _wrap(np.less(_arr(input), _data(other)))
+
+
+def le(input, other):
+    return _wrap(np.less_equal(_arr(input), _data(other)))
+
+
+def gt(input, other):
+    return _wrap(np.greater(_arr(input), _data(other)))
+
+
+def ge(input, other):
+    return _wrap(np.greater_equal(_arr(input), _data(other)))
+
+
+def logical_not(input):
+    a = _arr(input)
+    return _wrap(np.logical_not(a) if a.dtype == np.bool_ else np.invert(a))
+
+
+def logical_and(input, other):
+    return _wrap(np.logical_and(_arr(input), _data(other)))
+
+
+def logical_or(input, other):
+    return _wrap(np.logical_or(_arr(input), _data(other)))
+
+
+def isnan(input):
+    return _wrap(np.isnan(_arr(input)))
+
+
+def isfinite(input):
+    return _wrap(np.isfinite(_arr(input)))
+
+
+def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other):
+    a, b = _arr(input), _arr(other)
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+# --------------------------------------------------------------------------- in-place
+
+def _check_inplace_allowed(t, name):
+    if t.grad_fn is None and t.requires_grad:
+        raise RuntimeError(
+            f"{name}: a leaf tensor that requires grad (shape {tuple(t.shape)}) cannot be modified in "
+            "place while grad mode is on, since its old value may be needed for backward. Modify it "
+            "inside `with no_grad():` (as optimizers do) or work on a clone()."
+        )
+    base = t._base
+    if base is not None and base.requires_grad:
+        raise RuntimeError(
+            f"{name}: in-place modification of a view of a tensor that requires grad is not "
+            "supported; compute the new values out of place (e.g. with where() or cat()) instead"
+        )
+
+
+def _write_back(t, res, name):
+    """Write an out-of-place result ``res`` (ndarray) into ``t``'s memory."""
+    dst = t.data
+    if res.shape != dst.shape:
+        raise ShapeError(
+            f"{name}: the result has shape {res.shape} but the tensor modified in place has shape "
+            f"{dst.shape}; an in-place operation cannot change its tensor's shape (the other operand "
+            f"must broadcast to {dst.shape})"
+        )
+    if not np.can_cast(res.dtype, dst.dtype, casting="same_kind"):
+        raise TypeError(
+            f"{name}: result dtype {res.dtype} cannot be stored in place into a tensor of dtype "
+            f"{dst.dtype}; convert the tensor first (e.g. x = x.float())"
+        )
+    if not dst.flags.writeable:
+        raise RuntimeError(
+            f"{name}: this tensor's memory is read-only (it is an expanded/broadcast view); "
+            "clone() it before modifying it in place"
+        )
+    np.copyto(dst, res, casting="same_kind")
+    t._ver[0] += 1
+
+
+def inplace(t, name, fn, *args, **kwargs):
+    """Run ``fn`` out of place and store the result in ``t`` (PyTorch's ``x.op_(...)``).
+
+    Under recording, ``t`` becomes the output of the new node; the node saw a
+    copy of ``t``'s old value, so the old value stays valid for backward.
+    """
+    recording = _state.enabled and (
+        t.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args))
+    if not recording:
+        ctx = object.__new__(fn)
+        res = fn.forward(ctx, t.data, *[_data(a) for a in args], **kwargs)
+        _write_back(t, np.asarray(res), name)
+        return t
+    _check_inplace_allowed(t, name)
+    old = _wrap(t.data.copy())
+    old.requires_grad = t.requires_grad
+    old.grad_fn = t.grad_fn
+    old._output_nr = t._output_nr
+    res = fn.apply(old, *args, **kwargs)
+    _write_back(t, res.data, name)
+    if res.requires_grad:
+        t.grad_fn = res.grad_fn
+        t._output_nr = res._output_nr
+        t.requires_grad = True
+    return t
+
+
+def fill_inplace(t, value, name):
+    if isinstance(value, Tensor) and value.data.size != 1:
+        raise ValueError(f"{name}: the value must be a number or a one-element tensor, got shape {value.shape}")
+    return inplace(t, name, CopyFrom, value if isinstance(value, Tensor) else np.asarray(value, dtype=t.dtype))
