@@ -262,6 +262,9 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
     prev_mode = _state.enabled
     _state.enabled = create_graph
     anomaly = _state.anomaly
+    # In anomaly mode the engine checks each gradient a node returns and blames that
+    # node; the ops its backward runs internally are not checked one by one.
+    _state.anomaly = False
     ran = []
     try:
         ready = [e[0] for e in roots if e[1] >= 0 and deps[e[0]] == 0]
@@ -302,6 +305,7 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
             _accumulate_leaf(tgt, g, create_graph, copy)
     finally:
         _state.enabled = prev_mode
+        _state.anomaly = anomaly
         if not retain_graph:
             for node in ran:
                 node._saved = None

@@ -366,7 +366,8 @@ class Function:
         anomaly = _state.anomaly
         if type(out) is tuple:
             return _wrap_multi(cls, ctx, args, out, rec, anomaly)
-        if type(out) is not _ndarray:
+        raw = out
+        if type(out) is not _ndarray:  # numpy returns scalars for 0-d results
             out = _asarray(out)
         if anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
             _forward_anomaly(cls, out, 0)
@@ -390,12 +391,16 @@ class Function:
         t._base = None
         t.grad = None
         t._hooks = None
-        _record(ctx, args, (out,), (t,), anomaly)
+        _record(ctx, args, (raw,), (t,), anomaly)
         return t
 
 
 def _record(ctx, args, outs, tensors, anomaly):
-    """Attach graph edges and saved tensors to ``ctx`` after a recorded forward."""
+    """Attach graph edges and saved tensors to ``ctx`` after a recorded forward.
+
+    ``outs`` are the objects forward returned (before conversion to ndarrays),
+    so saved outputs are recognised by identity even when numpy returned scalars.
+    """
     nxt = []
     meta = []
     for a in args:
@@ -410,45 +415,41 @@ def _record(ctx, args, outs, tensors, anomaly):
     ctx._in_meta = tuple(meta)
     to_save = ctx.__dict__.pop("_to_save", None)
     if to_save is not None:
-        saved = []
-        for item in to_save:
-            if item is None or not isinstance(item, (_ndarray, Tensor)):
-                saved.append(item)
-                continue
-            if isinstance(item, Tensor):
-                saved.append((item, item._ver, item._ver[0]))
-                continue
-            for a in args:
-                if isinstance(a, Tensor) and a.data is item:
-                    saved.append((a, a._ver, a._ver[0]))
-                    break
-            else:
-                for k, o in enumerate(outs):
-                    if o is item:
-                        src = tensors[k]
-                        # A fresh Tensor sharing data, version counter and node with
-                        # the output, so the node does not keep its own output alive
-                        # (no reference cycle) yet backward can differentiate through it.
-                        t = _new(Tensor)
-                        t.data = o
-                        t.requires_grad = src.requires_grad
-                        t.grad_fn = src.grad_fn
-                        t._output_nr = k
-                        t._ver = src._ver
-                        t._base = None
-                        t.grad = None
-                        t._hooks = None
-                        saved.append((t, src._ver, src._ver[0]))
-                        break
-                else:  # an intermediate array of forward: a constant for backward
-                    saved.append(Tensor._wrap(item))
-        ctx._saved = saved
+        ctx._saved = [_saved_item(item, args, outs, tensors) for item in to_save]
     if anomaly:
         ctx._site = _user_frames()
 
 
-def _wrap_multi(cls, ctx, args, outs, rec, anomaly):
-    outs = tuple(o if type(o) is _ndarray else _asarray(o) for o in outs)
+def _saved_item(item, args, outs, tensors):
+    """What the node keeps for one ``save_for_backward`` argument."""
+    if item is None or not isinstance(item, (_ndarray, Tensor, np.generic)):
+        return item
+    if isinstance(item, Tensor):
+        return (item, item._ver, item._ver[0])
+    for k, o in enumerate(outs):
+        if o is item:
+            src = tensors[k]
+            # A fresh Tensor sharing data, version counter and node with the output,
+            # so the node does not keep its own output alive (no reference cycle) yet
+            # backward can differentiate through it.
+            t = _new(Tensor)
+            t.data = src.data
+            t.requires_grad = src.requires_grad
+            t.grad_fn = src.grad_fn
+            t._output_nr = k
+            t._ver = src._ver
+            t._base = None
+            t.grad = None
+            t._hooks = None
+            return (t, src._ver, src._ver[0])
+    for a in args:
+        if isinstance(a, Tensor) and a.data is item:
+            return (a, a._ver, a._ver[0])
+    return Tensor._wrap(np.asarray(item))  # an intermediate of forward: a constant for backward
+
+
+def _wrap_multi(cls, ctx, args, raw_outs, rec, anomaly):
+    outs = tuple(o if type(o) is _ndarray else _asarray(o) for o in raw_outs)
     nondiff = ctx._nondiff or ()
     tensors = []
     any_diff = False
@@ -466,7 +467,7 @@ def _wrap_multi(cls, ctx, args, outs, rec, anomaly):
     if any_diff:
         ctx._n_out = len(outs)
         ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
-        _record(ctx, args, outs, tensors, anomaly)
+        _record(ctx, args, raw_outs, tensors, anomaly)
     return tuple(tensors)
 
 

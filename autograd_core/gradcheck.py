@@ -62,7 +62,7 @@ def _numerical_jacobians(fn, inputs, diff_idx, outs0, eps):
         x = inputs[i].data
         cols = []
         flat = x.reshape(-1)  # a view: perturb in place, restore exactly
-        if not np.shares_memory(flat, x):
+        if x.size and not np.shares_memory(flat, x):
             raise RuntimeError("gradcheck: input arrays must be contiguous")
         for j in range(x.size):
             orig = flat[j]
@@ -143,8 +143,8 @@ def _compare(jn, ja, o, i, outs, inputs, atol, rtol):
         f"Jacobian mismatch for output {o} (shape {tuple(outs[o].shape)}, produced by {name}) with respect "
         f"to input {i} (shape {tuple(inputs[i].shape)}).\n"
         f"  worst element: d output{list(out_idx)} / d input{list(in_idx)}\n"
-        f"  numerical:  {jn[r, c]!r}\n"
-        f"  analytical: {ja[r, c]!r}\n"
+        f"  numerical:  {float(jn[r, c])!r}\n"
+        f"  analytical: {float(ja[r, c])!r}\n"
         f"  abs error {err[r, c]:.3e} > atol + rtol * |numerical| = {atol:g} + {rtol:g} * {abs(jn[r, c]):.3e} "
         f"= {tol[r, c]:.3e}\n"
         f"  {int(bad.sum())} of {bad.size} elements mismatch."

@@ -96,8 +96,8 @@ class Pow(Function):
         ga = gb = None
         if need[0]:
             if isinstance(b, Tensor):
-                # b * a**(b-1), with 0 where b == 0 (avoids 0 * inf at a == 0)
-                ga = g * where(b == 0, 0.0, b * a ** (b - 1))
+                # b * a**(b-1), with 0 where a == b == 0 (instead of 0 * inf)
+                ga = g * where((b == 0) & (a == 0), 0.0, b * a ** (b - 1))
             elif b == 0:
                 ga = g * 0.0
             else:

@@ -66,7 +66,7 @@ def matmul(input, other):
     if len(sb) == 1:
         out = out.squeeze(-1)
     if len(sa) == 1:
-        out = out.squeeze(-2)
+        out = out.squeeze(-2 if len(sb) > 1 else -1)
     return out
 
 
