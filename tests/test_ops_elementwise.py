@@ -1,0 +1,149 @@
+"""Elementwise ops: values against numpy, gradients by gradcheck/gradgradcheck in float64.
+
+Every test draws shapes (mutually broadcastable for binary ops) and values with
+Hypothesis through ``autograd_core.testing``; references are plain numpy.
+"""
+
+import numpy as np
+from hypothesis import strategies as st
+
+import autograd_core as ag
+from autograd_core.testing import op_test
+
+
+def np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# binary arithmetic, broadcasting included
+test_add = op_test(lambda a, b: a + b, np.add, 2)
+test_radd_scalar = op_test(lambda a: 2.5 + a, lambda a: 2.5 + a)
+test_sub = op_test(lambda a, b: a - b, np.subtract, 2)
+test_rsub_scalar = op_test(lambda a: 1.5 - a, lambda a: 1.5 - a)
+test_mul = op_test(lambda a, b: a * b, np.multiply, 2)
+test_div = op_test(lambda a, b: a / b, np.divide, 2, domain=[(-3, 3), (0.5, 3)])
+test_rdiv_scalar = op_test(lambda a: 2.0 / a, lambda a: 2.0 / a, domain=(0.5, 3))
+test_pow_tensor_tensor = op_test(lambda a, b: a ** b, np.power, 2, domain=[(0.5, 2.5), (-2, 2)])
+test_pow_scalar_exponent = op_test(lambda a: a ** 3, lambda a: a ** 3)
+test_pow_fractional = op_test(lambda a: a ** 0.5, np.sqrt, domain=(0.2, 3))
+test_rpow = op_test(lambda a: 2.0 ** a, lambda a: 2.0 ** a)
+test_maximum = op_test(ag.maximum, np.maximum, 2, distinct=True)
+test_minimum = op_test(ag.minimum, np.minimum, 2, distinct=True)
+test_where = op_test(lambda c, a, b: ag.where(c.data > 0, a, b),
+                     lambda c, a, b: np.where(c > 0, a, b), 3, kinks=(0,))
+
+# unary
+test_neg = op_test(lambda a: -a, np.negative)
+test_abs = op_test(ag.abs, np.abs, kinks=(0,))
+test_exp = op_test(ag.exp, np.exp)
+test_log = op_test(ag.log, np.log, domain=(0.1, 5))
+test_sqrt = op_test(ag.sqrt, np.sqrt, domain=(0.1, 5))
+test_sin = op_test(ag.sin, np.sin)
+test_cos = op_test(ag.cos, np.cos)
+test_tanh = op_test(ag.tanh, np.tanh)
+test_sigmoid = op_test(ag.sigmoid, np_sigmoid)
+test_relu = op_test(ag.relu, lambda a: np.maximum(a, 0), kinks=(0,))
+test_leaky_relu = op_test(lambda a: ag.leaky_relu(a, 0.1), lambda a: np.where(a > 0, a, 0.1 * a), kinks=(0,))
+test_elu = op_test(lambda a: ag.elu(a, 1.5), lambda a: np.where(a > 0, a, 1.5 * (np.exp(a) - 1)), kinks=(0,))
+test_softplus = op_test(ag.softplus, lambda a: np.log1p(np.exp(a)))
+test_softplus_beta_threshold = op_test(
+    lambda a: ag.softplus(a, beta=2.0, threshold=3.0),
+    lambda a: np.where(2 * a > 3, a, np.log1p(np.exp(2 * a)) / 2), kinks=(1.5,))
+test_clamp = op_test(lambda a: ag.clamp(a, -1.0, 0.5), lambda a: np.clip(a, -1.0, 0.5), kinks=(-1.0, 0.5))
+test_clamp_min_only = op_test(lambda a: a.clamp(min=0.25), lambda a: np.maximum(a, 0.25), kinks=(0.25,))
+test_square = op_test(ag.square, np.square)
+
+
+def test_sigmoid_is_stable_for_large_inputs():
+    x = ag.tensor([-100.0, -20.0, 0.0, 20.0, 100.0])
+    y = ag.sigmoid(x).numpy()
+    assert np.all(np.isfinite(y))
+    np.testing.assert_allclose(y, np_sigmoid(np.array([-100.0, -20, 0, 20, 100])).astype(np.float32), rtol=1e-6)
+    assert y[1] > 0  # no underflow to 0 through cancellation at -20
+
+
+def test_softplus_large_values_are_linear_and_finite():
+    x = ag.tensor([1000.0, -1000.0], requires_grad=True)
+    y = ag.softplus(x)
+    np.testing.assert_allclose(y.numpy() if not y.requires_grad else y.detach().numpy(), [1000.0, 0.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 0.0])
+
+
+def test_maximum_splits_gradient_on_ties_like_pytorch():
+    a = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = ag.tensor([1.0, 5.0, 0.0], requires_grad=True)
+    ag.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [0.5, 1.0, 0.0])
+
+
+def test_relu_gradient_at_zero_is_zero():
+    x = ag.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    x.relu().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0])
+
+
+def test_pow_gradient_at_zero_base():
+    # d/dx x**2 at 0 is 0; d/db 0**b is 0 for b >= 0 (PyTorch's convention), not nan
+    x = ag.tensor([0.0, 2.0], dtype=np.float64, requires_grad=True)
+    b = ag.tensor([2.0, 3.0], dtype=np.float64, requires_grad=True)
+    (x ** b).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 3 * 4.0])
+    np.testing.assert_allclose(b.grad.numpy(), [0.0, 8 * np.log(2.0)])
+
+
+def test_comparisons_have_no_gradient_and_bool_dtype():
+    a = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = ag.tensor([3.0, 2.0, 1.0])
+    for op, ref in [(ag.eq, np.equal), (ag.ne, np.not_equal), (ag.lt, np.less), (ag.le, np.less_equal),
+                    (ag.gt, np.greater), (ag.ge, np.greater_equal)]:
+        r = op(a, b)
+        assert r.dtype == np.bool_ and not r.requires_grad
+        np.testing.assert_array_equal(r.numpy(), ref(a.data, b.data))
+    np.testing.assert_array_equal((a == b).numpy(), [False, True, False])
+    np.testing.assert_array_equal((a < 2).numpy(), [True, False, False])
+    np.testing.assert_array_equal((a >= b).numpy(), [False, True, True])
+
+
+def test_numpy_array_on_the_left_defers_to_tensor():
+    a = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = np.array([3.0, 4.0], dtype=np.float32) * a
+    assert isinstance(y, ag.Tensor) and y.requires_grad
+    y.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
+
+
+@op_test.__globals__["given"](st.sampled_from(["float32", "float64"]), st.sampled_from(["float32", "float64"]))
+def test_mixed_precision_promotes_like_numpy(da, db):
+    a = ag.ones(2, 3, dtype=da, requires_grad=True)
+    b = ag.ones(3, dtype=db, requires_grad=True)
+    y = a * b
+    assert y.dtype == np.result_type(np.dtype(da), np.dtype(db))
+    y.sum().backward()
+    # gradients come back in each input's own dtype
+    assert a.grad.dtype == np.dtype(da) and b.grad.dtype == np.dtype(db)
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_python_scalars_keep_float32():
+    x = ag.tensor([1.0, 2.0])
+    assert x.dtype == np.float32
+    assert (x * 2.5).dtype == np.float32 and (x + 1).dtype == np.float32 and (2 ** x).dtype == np.float32
+
+
+def test_broadcast_shape_error_names_op_and_shapes():
+    a, b = ag.ones(3, 4), ag.ones(5)
+    try:
+        a + b
+    except ag.ShapeError as e:
+        msg = str(e)
+        assert "add" in msg and "(3, 4)" in msg and "(5,)" in msg and "broadcast" in msg
+    else:
+        raise AssertionError("no error")
+    import pytest
+
+    with pytest.raises(ValueError):  # also a ValueError, for numpy habits
+        a * b
+    with pytest.raises(RuntimeError):  # and a RuntimeError, for PyTorch habits
+        a - b
