@@ -29,6 +29,9 @@ from .ops.reduce import (sum, mean, var, std, amax, amin, max, min, logsumexp, s
 from .ops.shape import (reshape, view, view_as, flatten, permute, transpose, t, squeeze, unsqueeze,
                         broadcast_to, expand, expand_as, cat, concatenate, stack, pad, sum_to)
 from .ops.linalg import matmul, mm, dot
+from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, convolve2d, correlate2d
+from .ops.pool import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, adaptive_avg_pool1d,
+                       adaptive_avg_pool2d)
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import autograd  # noqa: F401
 

@@ -1,0 +1,194 @@
+"""2-D cross-correlation kernels: im2col + GEMM on channels-last (NHWC) arrays.
+
+All arrays are C-contiguous and share one float dtype (float32 or float64):
+
+``x``   (N, H, W, C)          input
+``y``   (N, OH, OW, Co)       output (``gy`` its gradient)
+``wm``  (G, K, Cog)           weight as GEMM operand, ``K = KH * KW * Cig`` ordered
+                              (kh, kw, ci); ``wmt`` is its (G, Cog, K) transpose
+``G`` groups, ``Cig = C // G`` and ``Cog = Co // G`` channels per group.
+
+Output pixel ``(n, oh, ow)`` of group ``g`` reads input pixel
+``(n, oh*sh - ph + i*dh, ow*sw - pw + j*dw)`` for tap ``(i, j)``; taps outside the
+input are zero padding. Output sizes come from the arrays' shapes, so asymmetric
+padding ('same' with an even kernel) and ``output_padding`` need no extra
+argument.
+
+Each parallel kernel splits the batch into chunks of ``chunk`` images (the
+caller sizes a chunk's im2col buffer to stay in L2) and calls BLAS once per
+chunk and group; BLAS runs single-threaded inside (see ``_threads.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+
+
+@njit(inline="always", **_opts)
+def _im2col(x, col, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
+    """Fill ``col`` (nb*OH*OW, KH*KW*cg) with the patches of images n0..n0+nb, channels c0..c0+cg."""
+    H, W = x.shape[1], x.shape[2]
+    r = 0
+    for n in range(n0, n0 + nb):
+        for oh in range(OH):
+            h0 = oh * sh - ph
+            for ow in range(OW):
+                w0 = ow * sw - pw
+                k = 0
+                for i in range(KH):
+                    h = h0 + i * dh
+                    hin = 0 <= h < H
+                    for j in range(KW):
+                        w = w0 + j * dw
+                        if hin and 0 <= w < W:
+                            for c in range(cg):
+                                col[r, k + c] = x[n, h, w, c0 + c]
+                        else:
+                            for c in range(cg):
+                                col[r, k + c] = 0
+                        k += cg
+                r += 1
+
+
+@njit(inline="always", **_opts)
+def _col2im_add(col, dx, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
+    """Add the patch gradients ``col`` back into ``dx`` (the adjoint of ``_im2col``)."""
+    H, W = dx.shape[1], dx.shape[2]
+    r = 0
+    for n in range(n0, n0 + nb):
+        for oh in range(OH):
+            h0 = oh * sh - ph
+            for ow in range(OW):
+                w0 = ow * sw - pw
+                k = 0
+                for i in range(KH):
+                    h = h0 + i * dh
+                    hin = 0 <= h < H
+                    for j in range(KW):
+                        w = w0 + j * dw
+                        if hin and 0 <= w < W:
+                            for c in range(cg):
+                                dx[n, h, w, c0 + c] += col[r, k + c]
+                        k += cg
+                r += 1
+
+
+@njit(inline="always", **_opts)
+def _forward_chunk(x, wm, bias, y, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw):
+    G, K, Cog = wm.shape
+    OH, OW, Co = y.shape[1], y.shape[2], y.shape[3]
+    Cig = x.shape[3] // G
+    rows = nb * OH * OW
+    col = np.empty((rows, K), x.dtype)
+    yc = y[n0:n0 + nb].reshape((rows, Co))
+    if G == 1:
+        _im2col(x, col, n0, nb, 0, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+        np.dot(col, wm[0], yc)
+    else:
+        tmp = np.empty((rows, Cog), x.dtype)
+        for g in range(G):
+            _im2col(x, col, n0, nb, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+            np.dot(col, wm[g], tmp)
+            for r in range(rows):
+                for c in range(Cog):
+                    yc[r, g * Cog + c] = tmp[r, c]
+    if bias.shape[0]:
+        for r in range(rows):
+            for c in range(Co):
+                yc[r, c] += bias[c]
+
+
+@njit(parallel=True, **_opts)
+def conv2d_forward(x, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk):
+    """``y = x (*) w + bias`` into the preallocated ``y``; ``bias`` may have length 0."""
+    N = x.shape[0]
+    nchunks = (N + chunk - 1) // chunk
+    for ci in prange(nchunks):
+        n0 = ci * chunk
+        _forward_chunk(x, wm, bias, y, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw)
+
+
+
+@njit(inline="always", **_opts)
+def _input_chunk(gy, wmt, dx, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw):
+    G, Cog, K = wmt.shape
+    OH, OW, Co = gy.shape[1], gy.shape[2], gy.shape[3]
+    Cig = dx.shape[3] // G
+    rows = nb * OH * OW
+    dcol = np.empty((rows, K), gy.dtype)
+    gyc = gy[n0:n0 + nb].reshape((rows, Co))
+    dx[n0:n0 + nb] = 0
+    if G == 1:
+        np.dot(gyc, wmt[0], dcol)
+        _col2im_add(dcol, dx, n0, nb, 0, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+    else:
+        tmp = np.empty((rows, Cog), gy.dtype)
+        for g in range(G):
+            for r in range(rows):
+                for c in range(Cog):
+                    tmp[r, c] = gyc[r, g * Cog + c]
+            np.dot(tmp, wmt[g], dcol)
+            _col2im_add(dcol, dx, n0, nb, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+
+
+@njit(parallel=True, **_opts)
+def conv2d_backward_input(gy, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk):
+    """``dx`` = gradient of the input (the transposed convolution of ``gy``); overwrites ``dx``.
+
+    Each chunk of images owns its slice of ``dx``, so overlapping windows add
+    without races.
+    """
+    N = gy.shape[0]
+    nchunks = (N + chunk - 1) // chunk
+    for ci in prange(nchunks):
+        n0 = ci * chunk
+        _input_chunk(gy, wmt, dx, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw)
+
+
+
+@njit(inline="always", **_opts)
+def _weight_slot(x, gy, dwp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw):
+    N = x.shape[0]
+    G, K, Cog = dwp.shape[1], dwp.shape[2], dwp.shape[3]
+    OH, OW, Co = gy.shape[1], gy.shape[2], gy.shape[3]
+    Cig = x.shape[3] // G
+    col = np.empty((chunk * OH * OW, K), x.dtype)
+    tmp = np.empty((K, Cog), x.dtype)
+    gtmp = np.empty((chunk * OH * OW, Cog), x.dtype)
+    nchunks = (N + chunk - 1) // chunk
+    acc = dwp[s]
+    for ci in range(s, nchunks, nslots):
+        n0 = ci * chunk
+        nb = min(chunk, N - n0)
+        rows = nb * OH * OW
+        gyc = gy[n0:n0 + nb].reshape((rows, Co))
+        for g in range(G):
+            cb = col[:rows]
+            _im2col(x, cb, n0, nb, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+            if G == 1:
+                np.dot(cb.T, gyc, tmp)
+            else:
+                gb = gtmp[:rows]
+                for r in range(rows):
+                    for c in range(Cog):
+                        gb[r, c] = gyc[r, g * Cog + c]
+                np.dot(cb.T, gb, tmp)
+            a = acc[g]
+            for k in range(K):
+                for c in range(Cog):
+                    a[k, c] += tmp[k, c]
+
+
+@njit(parallel=True, **_opts)
+def conv2d_backward_weight(x, gy, dwp, KH, KW, sh, sw, ph, pw, dh, dw, chunk):
+    """Partial weight gradients into ``dwp`` (S, G, K, Cog), zeroed by the caller.
+
+    Slot ``s`` sums chunks ``s, s + S, ...``; the caller adds the S slots. One
+    slot per thread: a partial per chunk costs more memory traffic than it saves.
+    """
+    nslots = dwp.shape[0]
+    for s in prange(nslots):
+        _weight_slot(x, gy, dwp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw)

@@ -1,0 +1,466 @@
+"""Convolutions: ``conv1d``, ``conv2d``, ``conv_transpose2d``, ``correlate2d``, ``convolve2d``.
+
+What PyTorch calls convolution is cross-correlation: output pixel ``(n, o, i, j)`` is
+
+    y[n, o, i, j] = b[o] + sum_{c, p, q} x[n, g*Cig + c, i*sh - ph + p*dh, j*sw - pw + q*dw] * w[o, c, p, q]
+
+with ``g = o // Cog`` the group of output channel ``o`` and zero padding outside
+the input. Along one axis the output size is the lecture's rule
+``(N - F + 2P) / S + 1`` (floored; ``F`` is the dilated kernel ``D*(K-1) + 1``).
+The true convolution flips the kernel: ``convolve2d(x, k) == correlate2d(x, k[::-1, ::-1])``.
+
+Three bilinear maps share one set of kernels (``autograd_core/kernels/conv.py``):
+
+    Conv2d            y  = F(x, w)        forward
+    ConvTranspose2d   dx = Fx*(gy, w)     adjoint in x (the gradient w.r.t. the input)
+    Conv2dWeightGrad  dw = Fw*(x, gy)     adjoint in w (the gradient w.r.t. the weight)
+
+and each one's backward is made of the other two, so conv is differentiable any
+number of times. The kernels work on channels-last memory: an (N, C, H, W)
+array here may be a transposed view of (N, H, W, C) memory, which is what these
+ops return, so a chain of convs, elementwise ops and pools never copies to
+change layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function, ShapeError
+from ..tensor import Tensor
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "correlate2d", "convolve2d"]
+
+_kernels = None
+
+
+def _K():
+    """The Numba kernels, imported (and compiled or loaded from the cache) on first use."""
+    global _kernels
+    if _kernels is None:
+        from .. import _threads
+        _threads.configure()
+        from ..kernels import conv as k
+        _kernels = k
+    return _kernels
+
+
+# --------------------------------------------------------------------------- layout helpers
+
+def _nhwc(a):
+    """(N, C, H, W) -> C-contiguous (N, H, W, C); free when ``a`` is a channels-last view."""
+    t = a.transpose(0, 2, 3, 1)
+    return t if t.flags.c_contiguous else np.ascontiguousarray(t)
+
+
+def _nchw(a):
+    """C-contiguous (N, H, W, C) -> its (N, C, H, W) view (channels-last memory)."""
+    return a.transpose(0, 3, 1, 2)
+
+
+def _gemm_weight(w, G):
+    """(Co, Cig, KH, KW) -> (G, KH*KW*Cig, Cog), the right operand of the forward GEMM."""
+    Co, Cig, KH, KW = w.shape
+    return np.ascontiguousarray(
+        w.reshape(G, Co // G, Cig, KH, KW).transpose(0, 3, 4, 2, 1)).reshape(G, KH * KW * Cig, Co // G)
+
+
+def _gemm_weight_t(w, G):
+    """(Co, Cig, KH, KW) -> (G, Cog, KH*KW*Cig), the right operand of the input-gradient GEMM."""
+    Co, Cig, KH, KW = w.shape
+    return np.ascontiguousarray(
+        w.reshape(G, Co // G, Cig, KH, KW).transpose(0, 1, 3, 4, 2)).reshape(G, Co // G, KH * KW * Cig)
+
+
+_CHUNK_BYTES = 1 << 20  # im2col buffer per chunk: fits the 2 MB L2 with room for the GEMM
+
+
+def _chunk(N, rows, K, itemsize, nthreads):
+    """Images per chunk: a buffer of about ``_CHUNK_BYTES``, and work for every thread."""
+    per_image = max(1, rows * K * itemsize)
+    c = max(1, _CHUNK_BYTES // per_image)
+    return int(min(c, -(-N // nthreads)))
+
+
+def _threads():
+    from .. import _threads as t
+    return t.num_threads()
+
+
+# --------------------------------------------------------------------------- dtype
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _compute_dtype(op, *arrays):
+    dt = np.result_type(*[a.dtype for a in arrays if a is not None])
+    if dt in _FLOATS:
+        return dt, dt
+    if dt == np.float16:
+        return np.dtype(np.float32), dt
+    raise TypeError(f"{op}: expected floating-point tensors, got dtypes "
+                    f"{', '.join(str(a.dtype) for a in arrays if a is not None)}; convert with .float()")
+
+
+# --------------------------------------------------------------------------- the three maps
+
+class _Params(tuple):
+    """(sh, sw, ph, pw, dh, dw, groups): stride, top/left padding, dilation, groups."""
+    __slots__ = ()
+
+
+def _forward(x, w, b, p, OH, OW):
+    """y = F(x, w) + b as an (N, Co, OH, OW) channels-last view."""
+    sh, sw, ph, pw, dh, dw, G = p
+    Co, Cig, KH, KW = w.shape
+    cdt, odt = _compute_dtype("conv2d", x, w, b)
+    xs = _nhwc(x.astype(cdt, copy=False))
+    N = xs.shape[0]
+    wm = _gemm_weight(w.astype(cdt, copy=False), G)
+    bias = np.zeros(0, cdt) if b is None else np.ascontiguousarray(b, dtype=cdt)
+    y = np.empty((N, OH, OW, Co), cdt)
+    if N and y.size:
+        chunk = _chunk(N, OH * OW, wm.shape[1], cdt.itemsize, _threads())
+        _K().conv2d_forward(xs, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
+    elif b is not None:
+        y[...] = bias
+    return _nchw(y).astype(odt, copy=False)
+
+
+def _input_grad(gy, w, p, H, W):
+    """dx = Fx*(gy, w) as an (N, C, H, W) channels-last view."""
+    sh, sw, ph, pw, dh, dw, G = p
+    Co, Cig, KH, KW = w.shape
+    cdt, odt = _compute_dtype("conv_transpose2d", gy, w)
+    gs = _nhwc(gy.astype(cdt, copy=False))
+    N, OH, OW, _ = gs.shape
+    wmt = _gemm_weight_t(w.astype(cdt, copy=False), G)
+    dx = np.zeros((N, H, W, Cig * G), cdt)
+    if N and gs.size and dx.size:
+        chunk = _chunk(N, OH * OW, wmt.shape[2], cdt.itemsize, _threads())
+        _K().conv2d_backward_input(gs, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
+    return _nchw(dx).astype(odt, copy=False)
+
+
+def _weight_grad(x, gy, p, KH, KW):
+    """dw = Fw*(x, gy), shape (Co, Cig, KH, KW)."""
+    sh, sw, ph, pw, dh, dw, G = p
+    cdt, odt = _compute_dtype("conv2d weight gradient", x, gy)
+    xs = _nhwc(x.astype(cdt, copy=False))
+    gs = _nhwc(gy.astype(cdt, copy=False))
+    N, OH, OW, Co = gs.shape
+    Cig = xs.shape[3] // G
+    K = KH * KW * Cig
+    nthreads = _threads()
+    slots = max(1, min(nthreads, N))
+    dwp = np.zeros((slots, G, K, Co // G), cdt)
+    if N and gs.size:
+        chunk = _chunk(N, OH * OW, K, cdt.itemsize, slots)
+        _K().conv2d_backward_weight(xs, gs, dwp, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
+    dwm = dwp[0] if slots == 1 else dwp.sum(0)
+    dwt = dwm.reshape(G, KH, KW, Cig, Co // G).transpose(0, 4, 3, 1, 2).reshape(Co, Cig, KH, KW)
+    return np.ascontiguousarray(dwt).astype(odt, copy=False)
+
+
+class Conv2d(Function):
+    """``y = F(x, w) + b`` (cross-correlation). Use ``conv2d``, which checks the arguments."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, p, out_hw):
+        ctx.p = p
+        ctx.save_for_backward(x, w)
+        return _forward(x, w, b, p, *out_hw)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = ConvTranspose2d.apply(g, w, ctx.p, x.shape[2:]) if need[0] else None
+        gw = Conv2dWeightGrad.apply(x, g, ctx.p, w.shape[2:]) if need[1] else None
+        gb = g.sum((0, 2, 3)) if len(need) > 2 and need[2] else None
+        return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """``dx = Fx*(gy, w)``: the gradient of conv2d w.r.t. its input, of spatial size ``in_hw``."""
+
+    @staticmethod
+    def forward(ctx, gy, w, p, in_hw):
+        ctx.p = p
+        ctx.save_for_backward(gy, w)
+        return _input_grad(gy, w, p, *in_hw)
+
+    @staticmethod
+    def backward(ctx, h):
+        gy, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ggy = Conv2d.apply(h, w, None, ctx.p, gy.shape[2:]) if need[0] else None
+        gw = Conv2dWeightGrad.apply(h, gy, ctx.p, w.shape[2:]) if need[1] else None
+        return ggy, gw
+
+
+class Conv2dWeightGrad(Function):
+    """``dw = Fw*(x, gy)``: the gradient of conv2d w.r.t. its weight, kernel size ``k_hw``."""
+
+    @staticmethod
+    def forward(ctx, x, gy, p, k_hw):
+        ctx.p = p
+        ctx.save_for_backward(x, gy)
+        return _weight_grad(x, gy, p, *k_hw)
+
+    @staticmethod
+    def backward(ctx, k):
+        x, gy = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = ConvTranspose2d.apply(gy, k, ctx.p, x.shape[2:]) if need[0] else None
+        ggy = Conv2d.apply(x, k, None, ctx.p, gy.shape[2:]) if need[1] else None
+        return gx, ggy
+
+
+# --------------------------------------------------------------------------- argument checks
+
+def _shape(a):
+    return tuple(np.shape(a.data if isinstance(a, Tensor) else a))
+
+
+def _ntuple(value, n, op, name, minimum):
+    """An int or a length-n sequence of ints, each >= minimum."""
+    if isinstance(value, (int, np.integer)):
+        vals = (int(value),) * n
+    else:
+        try:
+            vals = tuple(int(v) for v in value)
+        except TypeError:
+            raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}") from None
+        if len(vals) == 1:
+            vals = vals * n
+        if len(vals) != n or any(v != u for v, u in zip(vals, value)):
+            raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in vals):
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be {what}, got {value!r}")
+    return vals
+
+
+def _out_size(n, k, s, p0, p1, d):
+    """The output length along one axis: floor((N + P0 + P1 - D*(K-1) - 1) / S) + 1."""
+    return (n + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=2, transposed=False):
+    """Check the shapes and settings of a convolution; return (params, pads) where
+    pads = ((top, bottom), (left, right)).
+
+    ``xs`` is the input's shape (N, C, H, W); ``ws`` the weight's (Co, Cig, KH, KW)
+    for a conv, (Ci, Cog, KH, KW) for a transposed conv.
+    """
+    if len(xs) != nd + 2:
+        raise ShapeError(f"{op}: input must be {nd + 2}-D (N, C, {'H, W' if nd == 2 else 'L'}) or "
+                         f"{nd + 1}-D without the batch, got shape {xs}")
+    if len(ws) != nd + 2:
+        raise ShapeError(f"{op}: weight must be {nd + 2}-D "
+                         f"({'in_channels, out_channels/groups' if transposed else 'out_channels, in_channels/groups'}"
+                         f", {'kH, kW' if nd == 2 else 'kL'}), got shape {ws}")
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    stride = _ntuple(stride, nd, op, "stride", 1)
+    dilation = _ntuple(dilation, nd, op, "dilation", 1)
+    C = xs[1]
+    k = ws[2:]
+    if transposed:
+        if ws[0] != C:
+            raise ShapeError(f"{op}: input has {C} channels but weight expects {ws[0]} "
+                             f"(weight.shape[0]); input shape {xs}, weight shape {ws}")
+        if C % groups:
+            raise ValueError(f"{op}: groups={groups} does not divide the input's {C} channels")
+    else:
+        if C != ws[1] * groups:
+            raise ShapeError(f"{op}: input has {C} channels but weight expects {ws[1] * groups} "
+                             f"(weight.shape[1]={ws[1]} x groups={groups}); input shape {xs}, weight shape {ws}")
+        if ws[0] % groups:
+            raise ValueError(f"{op}: groups={groups} does not divide out_channels={ws[0]} "
+                             f"(weight.shape[0]); weight shape {ws}")
+    if any(v == 0 for v in k):
+        raise ShapeError(f"{op}: the kernel size must be positive, got weight shape {ws}")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nd
+        elif padding == "same":
+            if transposed:
+                raise ValueError(f"{op}: padding='same' is not supported, give the padding as ints")
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' needs stride 1, got stride={stride}")
+            pads = []
+            for kk, d in zip(k, dilation):
+                total = d * (kk - 1)
+                pads.append((total // 2, total - total // 2))
+            pads = tuple(pads)
+        else:
+            raise ValueError(f"{op}: padding must be an int, a tuple of ints, 'same' or 'valid', got {padding!r}")
+    else:
+        pads = tuple((v, v) for v in _ntuple(padding, nd, op, "padding", 0))
+    if not transposed:
+        for ax, (n, kk, (p0, p1), d) in enumerate(zip(xs[2:], k, pads, dilation)):
+            if d * (kk - 1) + 1 > n + p0 + p1:
+                dims = "HW"[ax] if nd == 2 else "L"
+                raise ShapeError(
+                    f"{op}: the kernel ({kk} taps along {dims}, {d * (kk - 1) + 1} with dilation {d}) is larger "
+                    f"than the padded input ({n} + padding {p0 + p1} = {n + p0 + p1}); input shape {xs}, "
+                    f"weight shape {ws}")
+    if nd == 1:
+        stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
+    p = _Params((stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], int(groups)))
+    return p, pads
+
+
+def _check_bias(op, b, n):
+    if b is not None and _shape(b) != (n,):
+        raise ShapeError(f"{op}: bias must have shape ({n},) (one value per output channel), got {_shape(b)}")
+
+
+def _unbatched(a, nd):
+    return len(_shape(a)) == nd + 1
+
+
+def _as_tensor(a):
+    return a if isinstance(a, Tensor) else Tensor._wrap(np.asarray(a))
+
+
+# --------------------------------------------------------------------------- public API
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation (PyTorch's ``conv2d``).
+
+    Parameters
+    ----------
+    input : Tensor (N, C_in, H, W) or (C_in, H, W)
+    weight : Tensor (C_out, C_in / groups, kH, kW)
+    bias : Tensor (C_out,), optional
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), 'valid' or 'same'
+        Zero padding on both sides; 'same' keeps H and W (stride 1 only; the extra
+        pixel of an even kernel goes to the bottom/right, as in PyTorch).
+    groups : int
+        Split channels into ``groups`` independent convolutions (``groups=C_in``:
+        depthwise).
+
+    Returns
+    -------
+    Tensor (N, C_out, OH, OW) with ``OH = (H + 2P - D*(kH-1) - 1) // S + 1``.
+    """
+    op = "conv2d"
+    if _unbatched(input, 2):
+        return conv2d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    xs, ws = _shape(input), _shape(weight)
+    p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups)
+    _check_bias(op, bias, ws[0])
+    OH = _out_size(xs[2], ws[2], p[0], *pads[0], p[4])
+    OW = _out_size(xs[3], ws[3], p[1], *pads[1], p[5])
+    return Conv2d.apply(input, weight, bias, p, (OH, OW))
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation: ``input`` (N, C_in, L), ``weight`` (C_out, C_in / groups, k).
+
+    It is conv2d on a unit height; arguments as in ``conv2d`` with ints.
+    """
+    op = "conv1d"
+    if _unbatched(input, 1):
+        return conv1d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    xs, ws = _shape(input), _shape(weight)
+    p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=1)
+    _check_bias(op, bias, ws[0])
+    L = _out_size(xs[2], ws[2], p[1], *pads[1], p[5])
+    x4 = _as_tensor(input).unsqueeze(2)
+    w4 = _as_tensor(weight).unsqueeze(2)
+    return Conv2d.apply(x4, w4, bias, p, (1, L)).squeeze(2)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-D transposed convolution (PyTorch's ``conv_transpose2d``): the gradient of conv2d w.r.t. its input.
+
+    Parameters
+    ----------
+    input : Tensor (N, C_in, H, W) or (C_in, H, W)
+    weight : Tensor (C_in, C_out / groups, kH, kW)
+    bias : Tensor (C_out,), optional
+    stride, padding, output_padding, dilation : int or (int, int)
+        ``output_padding`` adds rows/columns at the bottom/right so that one of
+        several input sizes of the matching conv2d can be chosen; it must be
+        smaller than stride or dilation.
+
+    Returns
+    -------
+    Tensor (N, C_out, OH, OW), ``OH = (H - 1)*S - 2P + D*(kH-1) + output_padding + 1``.
+    """
+    op = "conv_transpose2d"
+    if _unbatched(input, 2):
+        return conv_transpose2d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, output_padding,
+                                groups, dilation).squeeze(0)
+    xs, ws = _shape(input), _shape(weight)
+    p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups, transposed=True)
+    op_h, op_w = _ntuple(output_padding, 2, op, "output_padding", 0)
+    sh, sw, dh, dw = p[0], p[1], p[4], p[5]
+    if op_h >= max(sh, dh) or op_w >= max(sw, dw):
+        raise ValueError(f"{op}: output_padding={output_padding!r} must be smaller than stride "
+                         f"({sh}, {sw}) or dilation ({dh}, {dw})")
+    OH = (xs[2] - 1) * sh - 2 * pads[0][0] + dh * (ws[2] - 1) + op_h + 1
+    OW = (xs[3] - 1) * sw - 2 * pads[1][0] + dw * (ws[3] - 1) + op_w + 1
+    if OH <= 0 or OW <= 0:
+        raise ShapeError(f"{op}: the output would have size ({OH}, {OW}) for input shape {xs}, weight shape {ws}, "
+                         f"stride ({sh}, {sw}), padding {padding!r}: reduce the padding")
+    Co = ws[1] * groups
+    _check_bias(op, bias, Co)
+    # the conv whose input gradient this is: weight (C_in, C_out/groups, ...) is that conv's weight
+    out = ConvTranspose2d.apply(input, weight, p, (OH, OW))
+    if bias is not None:
+        out = out + _as_tensor(bias).reshape(1, Co, 1, 1)
+    return out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-D transposed convolution: conv_transpose2d on a unit height."""
+    def one(v, name):
+        return (0 if name in ("padding", "output_padding") else 1, _ntuple(v, 1, "conv_transpose1d", name, 0)[0])
+    if _unbatched(input, 1):
+        return conv_transpose1d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, output_padding,
+                                groups, dilation).squeeze(0)
+    if len(_shape(input)) != 3 or len(_shape(weight)) != 3:
+        raise ShapeError(f"conv_transpose1d: input must be (N, C, L) and weight (C_in, C_out/groups, k), "
+                         f"got shapes {_shape(input)} and {_shape(weight)}")
+    out = conv_transpose2d(_as_tensor(input).unsqueeze(2), _as_tensor(weight).unsqueeze(2), bias,
+                           one(stride, "stride"), one(padding, "padding"), one(output_padding, "output_padding"),
+                           groups, one(dilation, "dilation"))
+    return out.squeeze(2)
+
+
+def _image_and_kernel(op, input, kernel, padding):
+    xs, ks = _shape(input), _shape(kernel)
+    if len(xs) != 2 or len(ks) != 2:
+        raise ShapeError(f"{op}: input and kernel must be 2-D (H, W) and (kH, kW), got shapes {xs} and {ks}")
+    if padding == "full":
+        padding = (ks[0] - 1, ks[1] - 1)
+    return _as_tensor(input).reshape(1, 1, *xs), _as_tensor(kernel).reshape(1, 1, *ks), padding
+
+
+def correlate2d(input, kernel, stride=1, padding=0):
+    """Cross-correlation of a 2-D image with a 2-D kernel (what CNN layers compute).
+
+    ``out[i, j] = sum_{p, q} x[i*S + p - P, j*S + q - P] * k[p, q]``.
+    ``padding``: int, pair, 'valid' (0), 'same' or 'full' (kernel size - 1 on each side).
+    """
+    x4, k4, padding = _image_and_kernel("correlate2d", input, kernel, padding)
+    out = conv2d(x4, k4, None, stride, padding)
+    return out.reshape(out.shape[2:])
+
+
+def convolve2d(input, kernel, stride=1, padding=0):
+    """True 2-D convolution: the kernel is flipped in both axes before sliding.
+
+    ``out[i, j] = sum_{p, q} x[i*S - p + kH - 1 - P, j*S - q + kW - 1 - P] * k[p, q]``, i.e.
+    ``convolve2d(x, k) == correlate2d(x, k[::-1, ::-1])``. With ``padding='full'``
+    and stride 1 it equals ``scipy.signal.convolve2d(x, k)``.
+    """
+    x4, k4, padding = _image_and_kernel("convolve2d", input, kernel, padding)
+    out = conv2d(x4, k4[:, :, ::-1, ::-1], None, stride, padding)
+    return out.reshape(out.shape[2:])

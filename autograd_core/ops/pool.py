@@ -1,0 +1,341 @@
+"""Pooling: ``max_pool1d/2d``, ``avg_pool1d/2d``, ``adaptive_avg_pool1d/2d`` (PyTorch's signatures).
+
+Along one axis a window of ``k`` taps, ``d`` apart, starts every ``s`` samples
+at ``-p``; the output length is ``floor((L + 2p - d*(k-1) - 1) / s) + 1``
+(the lecture's ``(N - F + 2P) / S + 1``), or the ceiling with ``ceil_mode``
+as long as the last window starts inside the input or its left padding.
+
+Max pooling remembers which input won each window (the first maximum wins
+ties) and sends the gradient there; average pooling spreads it evenly. Each
+backward is itself an op whose backward is the forward's gather/average, so
+pooling is differentiable twice (and more). Like the convolutions, the kernels
+(``autograd_core/kernels/pool.py``) work on channels-last memory and the
+results are (N, C, H, W) views of it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function, ShapeError
+from .conv import _nhwc, _nchw, _ntuple, _shape, _as_tensor, _compute_dtype
+
+__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d"]
+
+_kernels = None
+
+
+def _K():
+    global _kernels
+    if _kernels is None:
+        from .. import _threads
+        _threads.configure()
+        from ..kernels import pool as k
+        _kernels = k
+    return _kernels
+
+
+def _float_nhwc(op, a):
+    cdt, odt = _compute_dtype(op, a)
+    return _nhwc(a.astype(cdt, copy=False)), odt
+
+
+# --------------------------------------------------------------------------- max pooling
+
+class MaxPool2d(Function):
+    """Max over windows; ``win = (KH, KW, sh, sw, ph, pw, dh, dw)``."""
+
+    @staticmethod
+    def forward(ctx, x, win, out_hw, return_indices=False):
+        xs, odt = _float_nhwc("max_pool2d", x)
+        N, H, W, C = xs.shape
+        y = np.empty((N, *out_hw, C), xs.dtype)
+        idx = np.empty(y.shape, np.int32)
+        if y.size:
+            _K().max_pool2d_forward(xs, y, idx, *win)
+        ctx.idx = idx
+        ctx.in_hw = (H, W)
+        y = _nchw(y).astype(odt, copy=False)
+        if return_indices:
+            ind = _nchw(idx).astype(np.int64)
+            ctx.mark_non_differentiable(ind)
+            return y, ind
+        return y
+
+    @staticmethod
+    def backward(ctx, g, *unused):
+        return MaxPool2dGrad.apply(g, ctx.idx, ctx.in_hw)
+
+
+class MaxPool2dGrad(Function):
+    """Scatter-add ``g`` to the positions ``idx`` (NHWC int32) in an input of size ``in_hw``."""
+
+    @staticmethod
+    def forward(ctx, g, idx, in_hw):
+        gs, odt = _float_nhwc("max_pool2d backward", g)
+        N, OH, OW, C = gs.shape
+        dx = np.empty((N, *in_hw, C), gs.dtype)
+        if dx.size:
+            _K().max_pool2d_backward(gs, idx, dx)
+        ctx.idx = idx
+        return _nchw(dx).astype(odt, copy=False)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return MaxPoolGather.apply(gg, ctx.idx)
+
+
+class MaxPoolGather(Function):
+    """``out[n, c, oh, ow] = a[n, c, idx]``: the adjoint of ``MaxPool2dGrad``."""
+
+    @staticmethod
+    def forward(ctx, a, idx):
+        N, H, W, C = a.shape[0], a.shape[2], a.shape[3], a.shape[1]
+        ctx.in_hw = (H, W)
+        ctx.idx = idx
+        flat = _nhwc(a).reshape(N, H * W, C)
+        out = np.take_along_axis(flat, np.maximum(idx, 0).reshape(N, -1, C), axis=1)
+        out = np.where(idx.reshape(out.shape) >= 0, out, 0)
+        return _nchw(out.reshape(idx.shape))
+
+    @staticmethod
+    def backward(ctx, g):
+        return MaxPool2dGrad.apply(g, ctx.idx, ctx.in_hw)
+
+
+# --------------------------------------------------------------------------- average pooling
+
+class AvgPool2d(Function):
+    """Windows ``[rs, re) x [cs, ce)`` per output row/column, divided by ``rdiv[oh] * cdiv[ow]``."""
+
+    @staticmethod
+    def forward(ctx, x, win):
+        xs, odt = _float_nhwc("avg_pool2d", x)
+        rs, re, cs, ce, rdiv, cdiv = win
+        N, H, W, C = xs.shape
+        ctx.win, ctx.in_hw = win, (H, W)
+        y = np.empty((N, len(rs), len(cs), C), xs.dtype)
+        if y.size:
+            _K().avg_pool2d_forward(xs, y, rs, re, cs, ce, (1 / rdiv).astype(xs.dtype), (1 / cdiv).astype(xs.dtype))
+        return _nchw(y).astype(odt, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return AvgPool2dGrad.apply(g, ctx.win, ctx.in_hw)
+
+
+class AvgPool2dGrad(Function):
+    """The adjoint of ``AvgPool2d``: spread each output's gradient over its window."""
+
+    @staticmethod
+    def forward(ctx, g, win, in_hw):
+        gs, odt = _float_nhwc("avg_pool2d backward", g)
+        rs, re, cs, ce, rdiv, cdiv = win
+        ctx.win = win
+        dx = np.empty((gs.shape[0], *in_hw, gs.shape[3]), gs.dtype)
+        if dx.size:
+            _K().avg_pool2d_backward(gs, dx, rs, re, cs, ce, (1 / rdiv).astype(gs.dtype), (1 / cdiv).astype(gs.dtype))
+        return _nchw(dx).astype(odt, copy=False)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return AvgPool2d.apply(gg, ctx.win)
+
+
+# --------------------------------------------------------------------------- arguments
+
+def _pool_out_size(L, k, s, p, d, ceil_mode):
+    """PyTorch's rule: floor (or ceil) of (L + 2p - d*(k-1) - 1) / s, plus one; with ceil_mode
+    the last window must start inside the input or its left padding."""
+    span = L + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= L + p:
+        out -= 1
+    return out
+
+
+def _pool_setup(op, xs, kernel_size, stride, padding, dilation, ceil_mode, nd):
+    """Check a pooling call; return (kernel, stride, padding, dilation, out_size) per axis."""
+    if len(xs) != nd + 2:
+        raise ShapeError(f"{op}: input must be {nd + 2}-D (N, C, {'H, W' if nd == 2 else 'L'}) or {nd + 1}-D "
+                         f"without the batch, got shape {xs}")
+    k = _ntuple(kernel_size, nd, op, "kernel_size", 1)
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
+        _ntuple(stride, nd, op, "stride", 1)
+    p = _ntuple(padding, nd, op, "padding", 0)
+    d = _ntuple(dilation, nd, op, "dilation", 1)
+    for kk, pp in zip(k, p):
+        if 2 * pp > kk:
+            raise ValueError(f"{op}: padding should be at most half of kernel_size, got padding={padding!r} "
+                             f"and kernel_size={kernel_size!r}")
+    out = tuple(_pool_out_size(L, kk, ss, pp, dd, ceil_mode) for L, kk, ss, pp, dd in zip(xs[2:], k, s, p, d))
+    if any(o < 1 for o in out):
+        raise ShapeError(
+            f"{op}: the window (kernel_size={kernel_size!r}, dilation={dilation!r}) is larger than the padded "
+            f"input (spatial size {xs[2:]}, padding={padding!r}): the output would have size {out}")
+    return k, s, p, d, out
+
+
+def _batched(op, input, nd, fn):
+    """Run ``fn`` on a batched tensor; an unbatched (C, *spatial) input gets a batch of 1."""
+    if len(_shape(input)) == nd + 1:
+        out = fn(_as_tensor(input).unsqueeze(0))
+        return tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
+    return fn(input)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """2-D max pooling.
+
+    Parameters
+    ----------
+    input : Tensor (N, C, H, W) or (C, H, W)
+    kernel_size, stride, padding, dilation : int or (int, int)
+        ``stride`` defaults to ``kernel_size``; padding (implicit -inf) at most
+        half the kernel.
+    ceil_mode : bool
+        Round the output size up instead of down.
+    return_indices : bool
+        Also return the flat index ``h * W + w`` of each maximum (int64), as PyTorch does.
+
+    Ties: the first maximum in the window (row-major) wins, and gets the gradient.
+    """
+    op = "max_pool2d"
+
+    def run(x):
+        k, s, p, d, out = _pool_setup(op, _shape(x), kernel_size, stride, padding, dilation, ceil_mode, 2)
+        return MaxPool2d.apply(x, (k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]), out, return_indices)
+
+    return _batched(op, input, 2, run)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """1-D max pooling of (N, C, L) or (C, L): ``max_pool2d`` on a unit height."""
+    op = "max_pool1d"
+
+    def run(x):
+        k, s, p, d, out = _pool_setup(op, _shape(x), kernel_size, stride, padding, dilation, ceil_mode, 1)
+        res = MaxPool2d.apply(_as_tensor(x).unsqueeze(2), (1, k[0], 1, s[0], 0, p[0], 1, d[0]), (1, out[0]),
+                              return_indices)
+        return tuple(r.squeeze(2) for r in res) if return_indices else res.squeeze(2)
+
+    return _batched(op, input, 1, run)
+
+
+def _avg_windows(L, k, s, p, out, count_include_pad):
+    """Clipped window ranges and divisors along one axis (PyTorch's avg_pool rules)."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, L + p)
+    size = end - start
+    start, end = np.maximum(start, 0), np.minimum(end, L)
+    div = size if count_include_pad else end - start
+    return start.astype(np.int64), end.astype(np.int64), div.astype(np.float64)
+
+
+def _avg(x, rows, cols, divisor_override=None):
+    (rs, re, rdiv), (cs, ce, cdiv) = rows, cols
+    if divisor_override is not None:
+        rdiv, cdiv = np.full(len(rs), float(divisor_override)), np.ones(len(cs))
+    return AvgPool2d.apply(x, (rs, re, cs, ce, rdiv, cdiv))
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-D average pooling.
+
+    Parameters
+    ----------
+    input : Tensor (N, C, H, W) or (C, H, W)
+    kernel_size, stride, padding : int or (int, int)
+        ``stride`` defaults to ``kernel_size``; zero padding at most half the kernel.
+    ceil_mode : bool
+        Round the output size up instead of down.
+    count_include_pad : bool
+        Divide by the window size including padded zeros (default, as PyTorch)
+        or by the number of input pixels in the window.
+    divisor_override : int, optional
+        Divide by this instead.
+    """
+    op = "avg_pool2d"
+    if divisor_override is not None and (not isinstance(divisor_override, (int, np.integer)) or divisor_override == 0):
+        raise ValueError(f"{op}: divisor_override must be a non-zero int, got {divisor_override!r}")
+
+    def run(x):
+        k, s, p, _, out = _pool_setup(op, _shape(x), kernel_size, stride, padding, 1, ceil_mode, 2)
+        rows = _avg_windows(_shape(x)[2], k[0], s[0], p[0], out[0], count_include_pad)
+        cols = _avg_windows(_shape(x)[3], k[1], s[1], p[1], out[1], count_include_pad)
+        return _avg(x, rows, cols, divisor_override)
+
+    return _batched(op, input, 2, run)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling of (N, C, L) or (C, L)."""
+    op = "avg_pool1d"
+
+    def run(x):
+        k, s, p, _, out = _pool_setup(op, _shape(x), kernel_size, stride, padding, 1, ceil_mode, 1)
+        cols = _avg_windows(_shape(x)[2], k[0], s[0], p[0], out[0], count_include_pad)
+        rows = (np.zeros(1, np.int64), np.ones(1, np.int64), np.ones(1))
+        return _avg(_as_tensor(x).unsqueeze(2), rows, cols).squeeze(2)
+
+    return _batched(op, input, 1, run)
+
+
+def _adaptive_windows(L, out):
+    """Window i covers [floor(i*L/out), ceil((i+1)*L/out)), as in PyTorch."""
+    i = np.arange(out)
+    start = (i * L) // out
+    end = -((-(i + 1) * L) // out)
+    return start.astype(np.int64), end.astype(np.int64), (end - start).astype(np.float64)
+
+
+def _adaptive_size(op, output_size, spatial):
+    nd = len(spatial)
+    if isinstance(output_size, (int, np.integer)):
+        output_size = (output_size,) * nd
+    try:
+        sizes = tuple(output_size)
+    except TypeError:
+        raise TypeError(f"{op}: output_size must be an int or a tuple of {nd} ints (or None), "
+                        f"got {output_size!r}") from None
+    if len(sizes) != nd:
+        raise ValueError(f"{op}: output_size must have {nd} entries, got {output_size!r}")
+    sizes = tuple(L if o is None else int(o) for o, L in zip(sizes, spatial))
+    if any(o < 1 for o in sizes):
+        raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
+    return sizes
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a fixed output size (windows may overlap by one pixel).
+
+    ``output_size``: int or (int, int); None keeps that input size.
+    ``adaptive_avg_pool2d(x, 1)`` is global average pooling.
+    """
+    op = "adaptive_avg_pool2d"
+
+    def run(x):
+        xs = _shape(x)
+        if len(xs) != 4:
+            raise ShapeError(f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {xs}")
+        oh, ow = _adaptive_size(op, output_size, xs[2:])
+        return _avg(x, _adaptive_windows(xs[2], oh), _adaptive_windows(xs[3], ow))
+
+    return _batched(op, input, 2, run)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Average pooling of (N, C, L) or (C, L) to ``output_size`` samples."""
+    op = "adaptive_avg_pool1d"
+
+    def run(x):
+        xs = _shape(x)
+        if len(xs) != 3:
+            raise ShapeError(f"{op}: input must be 3-D (N, C, L) or 2-D (C, L), got shape {xs}")
+        (o,) = _adaptive_size(op, output_size, xs[2:])
+        rows = (np.zeros(1, np.int64), np.ones(1, np.int64), np.ones(1))
+        return _avg(_as_tensor(x).unsqueeze(2), rows, _adaptive_windows(xs[2], o)).squeeze(2)
+
+    return _batched(op, input, 1, run)
