@@ -265,15 +265,11 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
     # In anomaly mode the engine checks each gradient a node returns and blames that
     # node; the ops its backward runs internally are not checked one by one.
     _state.anomaly = False
-    ran = []
     try:
-        ready = [e[0] for e in roots if e[1] >= 0 and deps[e[0]] == 0]
-        done = set()
+        # each node becomes ready exactly once: when its last dependency delivers
+        ready = list(dict.fromkeys(e[0] for e in roots if e[1] >= 0 and deps[e[0]] == 0))
         while ready:
             node = ready.pop()
-            if node in done:
-                continue
-            done.add(node)
             grads = buf.pop(node, None) or [None] * node._n_out
             if node._out_hooks:
                 _run_hooks(node, grads)
@@ -283,8 +279,10 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
                         capture[id(node), k] = grads[k]
                 if not _must_run(node, needed, capture):
                     continue
-            ran.append(node)
             _run_node(node, grads, create_graph, anomaly, buf, leaves, shared)
+            if not retain_graph:  # free early: nothing needs this node's saved tensors now
+                node._saved = None
+                node._freed = True
             for e in node._next:
                 if e is not None and e[1] >= 0:
                     m = e[0]
@@ -306,10 +304,6 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
     finally:
         _state.enabled = prev_mode
         _state.anomaly = anomaly
-        if not retain_graph:
-            for node in ran:
-                node._saved = None
-                node._freed = True
     if capture is not None:
         return [capture[k] for k in targets]
     return None

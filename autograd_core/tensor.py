@@ -66,9 +66,23 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_ver", "_base",
                  "_hooks", "__weakref__")
-    # numpy must hand binary operators to our reflected methods, not broadcast over us
-    __array_ufunc__ = None
     __hash__ = object.__hash__
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """numpy ufuncs on Tensors: the autograd op where there is one (``np.exp(t)``,
+        ``ndarray * t``), else the plain array result for tensors outside the graph."""
+        if method == "__call__" and not kwargs:
+            op = _ufunc_table().get(ufunc)
+            if op is not None:
+                return op(*inputs)
+        if _state.enabled and any(isinstance(i, Tensor) and i.requires_grad for i in inputs):
+            raise TypeError(
+                f"numpy.{ufunc.__name__} has no differentiable autograd_core equivalent; call it on "
+                "t.detach() to compute without gradient, or write it as a Function")
+        arrays = [i.data if isinstance(i, Tensor) else i for i in inputs]
+        if any(isinstance(o, Tensor) for o in kwargs.get("out", ())):
+            raise TypeError("numpy ufuncs cannot write into a Tensor with out=; use t.data")
+        return getattr(ufunc, method)(*arrays, **kwargs)
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _default_dtype_array(data, dtype)
@@ -471,6 +485,24 @@ class Tensor:
 
     def __getitem__(self, index):
         return _I.getitem(self, index)
+
+
+_UFUNCS = {}
+
+
+def _ufunc_table():
+    if not _UFUNCS:
+        from .ops import reduce as _R  # noqa: F401
+
+        _UFUNCS.update({
+            np.add: _E.add, np.subtract: _E.sub, np.multiply: _E.mul, np.true_divide: _E.div,
+            np.power: _E.pow, np.negative: _E.neg, np.absolute: _E.abs, np.exp: _E.exp, np.log: _E.log,
+            np.sqrt: _E.sqrt, np.sin: _E.sin, np.cos: _E.cos, np.tanh: _E.tanh, np.maximum: _E.maximum,
+            np.minimum: _E.minimum, np.square: _E.square, np.matmul: _L.matmul, np.equal: _E.eq,
+            np.not_equal: _E.ne, np.less: _E.lt, np.less_equal: _E.le, np.greater: _E.gt,
+            np.greater_equal: _E.ge,
+        })
+    return _UFUNCS
 
 
 class _RemovableHandle:

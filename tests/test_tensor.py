@@ -118,3 +118,14 @@ def test_top_level_functions_accept_numpy_arrays():
     assert isinstance(out, ag.Tensor) and out.numpy().tolist() == [1.0, 1.0]
     assert ag.flatten(ag.ones(2, 3, 4), 1).shape == (2, 12)
     assert ag.cat([np.ones(2), ag.zeros(2, dtype=np.float64)]).shape == (4,)
+
+
+def test_numpy_ufuncs_dispatch_to_differentiable_ops():
+    x = ag.tensor([0.5, 2.0], dtype=np.float64, requires_grad=True)
+    y = np.exp(x) * np.array([1.0, 3.0])    # ufunc on a Tensor, then ndarray * Tensor
+    assert isinstance(y, ag.Tensor) and y.requires_grad
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, 2.0]) * [1.0, 3.0])
+    with pytest.raises(TypeError, match=r"numpy.arctan has no differentiable.*detach"):
+        np.arctan(x)
+    np.testing.assert_allclose(np.arctan(x.detach()), np.arctan([0.5, 2.0]))
