@@ -279,7 +279,8 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
                         capture[id(node), k] = grads[k]
                 if not _must_run(node, needed, capture):
                     continue
-            _run_node(node, grads, create_graph, anomaly, buf, leaves, shared)
+            if any(g is not None for g in grads):  # else no gradient reached it (e.g. overwritten by copy_)
+                _run_node(node, grads, create_graph, anomaly, buf, leaves, shared)
             if not retain_graph:  # free early: nothing needs this node's saved tensors now
                 node._saved = None
                 node._freed = True

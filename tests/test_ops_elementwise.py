@@ -147,3 +147,40 @@ def test_broadcast_shape_error_names_op_and_shapes():
         a * b
     with pytest.raises(RuntimeError):  # and a RuntimeError, for PyTorch habits
         a - b
+
+
+# in-place forms: same values and gradients as the out-of-place op (on a non-leaf)
+def _inplace(method):
+    def f(a, b):
+        y = a * 1.0
+        getattr(y, method)(b)
+        return y
+    f.__name__ = method
+    return f
+
+
+_same_shape = dict(broadcast=False)
+test_add_ = op_test(_inplace("add_"), np.add, 2, **_same_shape)
+test_iadd = op_test(_inplace("__iadd__"), np.add, 2, **_same_shape)
+test_sub_ = op_test(_inplace("sub_"), np.subtract, 2, **_same_shape)
+test_isub = op_test(_inplace("__isub__"), np.subtract, 2, **_same_shape)
+test_mul_ = op_test(_inplace("mul_"), np.multiply, 2, **_same_shape)
+test_imul = op_test(_inplace("__imul__"), np.multiply, 2, **_same_shape)
+test_div_ = op_test(_inplace("div_"), np.divide, 2, domain=[(-3, 3), (0.5, 3)], **_same_shape)
+test_itruediv = op_test(_inplace("__itruediv__"), np.divide, 2, domain=[(-3, 3), (0.5, 3)], **_same_shape)
+test_ipow = op_test(_inplace("__ipow__"), np.power, 2, domain=[(0.5, 2), (-2, 2)], **_same_shape)
+test_copy_ = op_test(_inplace("copy_"), lambda a, b: b.copy(), 2, **_same_shape)
+test_clamp_ = op_test(lambda a: (a * 1.0).clamp_(-0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5), kinks=(-0.5, 0.5))
+test_relu_ = op_test(lambda a: (a * 1.0).relu_(), lambda a: np.maximum(a, 0), kinks=(0,))
+
+
+def test_inplace_broadcasts_the_other_operand_but_not_self():
+    y = ag.zeros(2, 3)
+    y += ag.tensor([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(y.numpy(), [[1, 2, 3], [1, 2, 3]])
+    import pytest
+
+    with pytest.raises(ag.ShapeError, match=r"mul_: the result has shape \(2, 3\) but the tensor modified in place has shape \(3,\)"):
+        ag.ones(3).mul_(ag.ones(2, 3))
+    with pytest.raises(TypeError, match="add_: result dtype float64 cannot be stored in place into a tensor of dtype int64"):
+        ag.arange(3).add_(ag.ones(3))
