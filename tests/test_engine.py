@@ -429,3 +429,13 @@ def test_without_anomaly_mode_nan_passes_silently():
     x = ag.tensor([0.0], requires_grad=True)
     x.sqrt().sum().backward()
     assert np.isinf(x.grad.item())
+
+
+def test_in_place_on_a_view_under_recording_raises_instead_of_losing_gradient():
+    base = ag.zeros(4, dtype=np.float64)
+    w = f64(2)
+    with pytest.raises(RuntimeError, match=r"add_: in-place modification of a view .*base\[index\] = value"):
+        base[1:3].add_(w)
+    base[1:3] = w          # through the base: recorded
+    base.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 1.0])

@@ -610,11 +610,14 @@ def _check_inplace_allowed(t, name):
             "place while grad mode is on, since its old value may be needed for backward. Modify it "
             "inside `with no_grad():` (as optimizers do) or work on a clone()."
         )
-    base = t._base
-    if base is not None and base.requires_grad:
+    if t._base is not None:
+        # The base tensor would need its own graph rebased onto this change (PyTorch's
+        # CopySlices); without it, the base would silently lose the gradient.
         raise RuntimeError(
-            f"{name}: in-place modification of a view of a tensor that requires grad is not "
-            "supported; compute the new values out of place (e.g. with where() or cat()) instead"
+            f"{name}: in-place modification of a view (shape {tuple(t.shape)}, a view of a tensor of "
+            f"shape {tuple(t._base.shape)}) is not supported while gradients are recorded; compute the "
+            "new values out of place (e.g. with where() or cat()), or assign through the base tensor "
+            "(base[index] = value)"
         )
 
 
