@@ -1,0 +1,177 @@
+"""Case builders shared by the frameworks that speak PyTorch's API (ours and torch).
+
+Both are driven through a small adapter, so the very same code (same calls,
+same keyword arguments, same autograd pattern) is timed on both sides:
+
+- ``T(array, requires_grad=False)``: a tensor from an ndarray;
+- ``A(tensor)``: an ndarray from a tensor;
+- ``grad(outputs, inputs, grad_outputs, retain_graph)``: ``autograd.grad``;
+- ``op(name)``: the functional op (``conv2d``, ``max_pool2d``, ...), or raise
+  ``Unavailable``;
+- ``nn`` / ``optim``: the namespaces (or raise ``Unavailable`` on first use);
+- ``load_param(parameter, array)``: copy initial weights in place.
+
+Autograd patterns, identical for both frameworks:
+
+- ``fwd``: inputs that do not require grad, one call;
+- ``bwd-input`` / ``bwd-weight``: the graph is built once; each call is
+  ``grad(y, [x or w], [gy], retain_graph=True)``, so only that gradient's kernel
+  runs (the other input does not require grad);
+- ``fwdbwd``: forward, then ``grad(y, inputs, [gy])``: all input gradients;
+- ``overhead``: ``y = x * w; y.backward(g)`` (gradients accumulate in ``.grad``);
+- ``step``: ``zero_grad(); loss = CrossEntropyLoss()(model(x), labels);
+  loss.backward(); step()`` with SGD (lr 0.01, momentum 0.9).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Unavailable
+from .. import models as M
+
+_ELEMENTWISE = {
+    "add": lambda x, w: x + w,
+    "mul": lambda x, w: x * w,
+    "relu": lambda x: x.relu(),
+    "exp": lambda x: x.exp(),
+    "tanh": lambda x: x.tanh(),
+    "sigmoid": lambda x: x.sigmoid(),
+}
+
+_REDUCTIONS = {
+    "sum": lambda x, d: x.sum(dim=d),
+    "mean": lambda x, d: x.mean(dim=d),
+    "softmax": lambda x, d: x.softmax(dim=d),
+    "log_softmax": lambda x, d: x.log_softmax(dim=d),
+}
+
+
+def build(ad, case, a):
+    """(run, observe) for ``case`` on the framework behind adapter ``ad``."""
+    kind = case.kind
+    p, mode = case.p, case.mode
+    if kind == "train_step":
+        return _train_step(ad, case, a)
+    if kind == "overhead":
+        return _overhead(ad, p, a)
+
+    if kind in ("conv2d", "conv1d", "conv_transpose2d"):
+        fn = ad.op(kind)
+        if kind == "conv2d":
+            kw = dict(stride=p["stride"], padding=p["padding"], dilation=p["dilation"], groups=p["groups"])
+        elif kind == "conv1d":
+            kw = dict(stride=p["stride"][1], padding=p["padding"][1], dilation=p["dilation"][1], groups=p["groups"])
+        else:
+            kw = dict(stride=p["stride"], padding=p["padding"], output_padding=p["output_padding"],
+                      groups=p["groups"], dilation=p["dilation"])
+        names = ("x", "w", "b")
+        call = lambda x, w, b: fn(x, w, b, **kw)  # noqa: E731
+        grads_of = {"fwdbwd": (0, 1, 2), "bwd-input": (0,), "bwd-weight": (1,), "fwd": ()}[mode]
+        out_names = {0: "dx", 1: "dw", 2: "db"}
+    elif kind in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
+        fn = ad.op(kind)
+        one = kind.endswith("1d")
+        pick = (lambda v: v[1]) if one else (lambda v: v)
+        kw = dict(kernel_size=pick(p["kernel"]), stride=pick(p["stride"]), padding=pick(p["padding"]))
+        if p["ceil_mode"]:
+            kw["ceil_mode"] = True
+        if p.get("count_include_pad") is False:
+            kw["count_include_pad"] = False
+        names, call = ("x",), (lambda x: fn(x, **kw))
+        grads_of, out_names = ((0,) if mode == "fwdbwd" else ()), {0: "dx"}
+    elif kind == "adaptive_avg_pool2d":
+        fn = ad.op(kind)
+        names, call = ("x",), (lambda x: fn(x, p["output"]))
+        grads_of, out_names = ((0,) if mode == "fwdbwd" else ()), {0: "dx"}
+    elif kind == "matmul":
+        names, call = ("a", "b"), (lambda x, w: x @ w)
+        grads_of, out_names = ((0, 1) if mode == "fwdbwd" else ()), {0: "da", 1: "db"}
+    elif kind == "elementwise":
+        f = _ELEMENTWISE[p["op"]]
+        names = ("x", "w") if p["op"] in ("add", "mul") else ("x",)
+        call = f
+        grads_of, out_names = (tuple(range(len(names))) if mode == "fwdbwd" else ()), {0: "dx", 1: "dw"}
+    elif kind == "reduction":
+        f, d = _REDUCTIONS[p["op"]], p["dim"]
+        names, call = ("x",), (lambda x: f(x, d))
+        grads_of, out_names = ((0,) if mode == "fwdbwd" else ()), {0: "dx"}
+    else:
+        raise Unavailable(f"no builder for {kind}")
+
+    ins = [ad.T(a[n], requires_grad=i in grads_of) for i, n in enumerate(names)]
+    want = [ins[i] for i in grads_of]
+    keys = [out_names[i] for i in grads_of]
+    A = ad.A
+
+    if mode == "fwd":
+        def run():
+            return call(*ins)
+        return run, lambda y: {"y": A(y)}
+
+    gy = ad.T(a["gy"])
+    grad = ad.grad
+    if mode in ("bwd-input", "bwd-weight"):
+        y = call(*ins)
+
+        def run():
+            return grad(y, want, gy, True)
+        return run, lambda gs: {k: A(g) for k, g in zip(keys, gs)}
+
+    def run():
+        y = call(*ins)
+        return (y,) + tuple(grad(y, want, gy, False))
+
+    def observe(r):
+        out = {"y": A(r[0])}
+        out.update({k: A(g) for k, g in zip(keys, r[1:])})
+        return out
+    return run, observe
+
+
+def _overhead(ad, p, a):
+    x = ad.T(a["x"], requires_grad=True)
+    w = ad.T(a["w"], requires_grad=True)
+    g = ad.T(a["gy"])
+
+    def run():
+        y = x * w
+        y.backward(g)
+        return y
+    return run, lambda y: {"y": ad.A(y), "dx": ad.A(x.grad), "dw": ad.A(w.grad)}
+
+
+def _train_step(ad, case, a):
+    p = case.p
+    spec = M.MODELS[p["model"]]
+    nn, optim = ad.nn, ad.optim
+    missing = [f"nn.{n}" for n in M.required_nn_names(spec) if not hasattr(nn, n)]
+    missing += [] if hasattr(optim, "SGD") else ["optim.SGD"]
+    if missing:
+        raise Unavailable(f"{p['model']} needs {', '.join(missing)}, not there yet")
+    net = M.build_module(spec, nn)
+    if case.dtype == "float64":
+        net = net.double()
+    named = dict(net.named_parameters())
+    init = {k[6:]: v for k, v in a.items() if k.startswith("param:")}
+    if set(named) != set(init):
+        raise RuntimeError(f"parameter names differ from the model declaration: {sorted(named)} vs {sorted(init)}")
+    for name, param in named.items():
+        ad.load_param(param, init[name])
+    opt = optim.SGD(list(named.values()), lr=M.LR, momentum=M.MOMENTUM)
+    loss_fn = nn.CrossEntropyLoss()
+    x = ad.T(a["x"])
+    labels = ad.T(a["labels"])
+
+    def run():
+        opt.zero_grad()
+        loss = loss_fn(net(x), labels)
+        loss.backward()
+        opt.step()
+        return loss
+
+    def observe(loss):
+        out = {"loss": np.asarray(ad.A(loss))}
+        out.update({"delta:" + k: ad.A(v) - init[k] for k, v in named.items()})
+        return out
+    return run, observe
