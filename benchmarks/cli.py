@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ from .cases import OP_ALIASES, CaseError, make_case
 from .presets import PRESETS
 from .runner import SetupError, Worker, torch_python
 from .startup import measure_startup
-from .timing import TimingConfig
+from .timing import TimingConfig, summarize
 
 EXAMPLES = """\
 examples:
@@ -85,6 +86,8 @@ def build_parser():
     tm.add_argument("--max-time", type=float, default=20.0, help="stop sampling after this, s (default 20)")
     tm.add_argument("--noise-threshold", type=float, default=0.10, help="warn when IQR/median exceeds this")
     tm.add_argument("--startup-repeats", type=int, default=5, help="fresh processes per startup case")
+    tm.add_argument("--rounds", type=int, default=1, help="measure each case this many times, alternating "
+                    "frameworks, and pool the samples (robust ratios on a machine whose load drifts)")
     tm.add_argument("--quick", action="store_true", help="few, short samples (a smoke test, not a measurement)")
     tm.add_argument("--settle", type=float, default=0.1, help="pause between frameworks, s (idle thread pools "
                     "of the previous process stop spinning)")
@@ -213,6 +216,8 @@ def main(argv=None):
                 raise CaseError(f"--compare: unknown framework {fw!r}; choose numpy and/or torch")
         if args.threads <= 0:
             raise CaseError(f"--threads must be positive, got {args.threads}")
+        if args.rounds <= 0:
+            raise CaseError(f"--rounds must be positive, got {args.rounds}")
     except CaseError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -243,7 +248,11 @@ def main(argv=None):
                for fw in frameworks}
     run = {"schema": report.SCHEMA, "header": machine.header(args.threads, argv), "timing": cfg.to_dict(),
            "peak": None, "frameworks": {fw: {"python": pythons[fw]} for fw in frameworks}, "cases": []}
-    total = len(cases) * len(frameworks) + (0 if args.no_peak else 1)
+    warn = busy_warning(run["header"])
+    run["header"]["busy_warning"] = warn
+    if warn and not args.quiet:
+        print(warn, file=sys.stderr)
+    total = sum(1 if c.spec.startup else args.rounds for c in cases) * len(frameworks) + (0 if args.no_peak else 1)
     progress = Progress(total, args.quiet)
     interrupted = False
     try:
@@ -261,10 +270,11 @@ def main(argv=None):
             flops, nbytes = case.spec.work(case.p, case.mode, case.dtype)
             entry = {"id": case.id, "title": case.title, "case": case.to_dict(), "flops": flops, "bytes": nbytes,
                      "results": {}}
-            for i, fw in enumerate(frameworks):
-                what = f"{fw} {case.title}"
+            rounds = 1 if case.spec.startup else args.rounds
+            for rnd, (i, fw) in itertools.product(range(rounds), enumerate(frameworks)):
+                what = f"{fw} {case.title}" + (f" (round {rnd + 1}/{rounds})" if rounds > 1 else "")
                 progress.start(what)
-                if i and args.settle > 0:
+                if (i or rnd) and args.settle > 0:
                     time.sleep(args.settle)
                 if case.spec.startup:
                     try:
@@ -274,7 +284,7 @@ def main(argv=None):
                         res = {"status": "error", "error": f"{type(e).__name__}: {e}"}
                 else:
                     res = workers[fw].request({"cmd": "run", "case": case.to_dict(), "timing": cfg.to_dict()})
-                entry["results"][fw] = res
+                entry["results"][fw] = merge_rounds(entry["results"].get(fw), res, cfg.noise_threshold)
                 progress.done(what, res)
             report.derive(entry, peak)
             run["cases"].append(entry)
@@ -312,6 +322,36 @@ def main(argv=None):
         print("\ninterrupted: the tables above hold the cases that finished", file=sys.stderr)
         return 130
     return code
+
+
+def merge_rounds(prev, res, noise_threshold):
+    """Pool the samples of several rounds of one case (the first round keeps its first-call time)."""
+    if prev is None:
+        if res.get("status") == "ok":
+            res["rounds"] = 1
+        return res
+    if prev.get("status") != "ok" or res.get("status") != "ok":
+        return prev if prev.get("status") != "ok" else res
+    samples = prev["samples"] + res["samples"]
+    merged = dict(prev)
+    merged.update(summarize(samples, noise_threshold))
+    merged["samples"] = samples
+    merged["rounds"] = prev.get("rounds", 1) + 1
+    merged["total_time"] = prev.get("total_time", 0) + res.get("total_time", 0)
+    merged["round_medians"] = prev.get("round_medians", [prev["median"]]) + [res["median"]]
+    merged["max_rel_error"] = max(prev.get("max_rel_error", 0), res.get("max_rel_error", 0))
+    return merged
+
+
+def busy_warning(header):
+    """A warning when other processes already use the cores the benchmark's threads need."""
+    load, cores = header.get("load_average_start"), header.get("cores") or 1
+    if load and load[0] > cores - header["threads"] + 0.5:
+        return (f"warning: the machine is busy (load average {load[0]:.1f} on {cores} cores) before the run: "
+                f"with {header['threads']} threads per framework, parallel regions wait for other processes' "
+                f"time slices, so times are inflated and noisy. Rerun when the machine is idle, or compare "
+                f"with --threads 1.")
+    return None
 
 
 def summary(run):

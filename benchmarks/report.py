@@ -129,6 +129,8 @@ def text_report(run):
     out.append(f"autograd-bench {h['date']} | commit {commit} | {h['cpu']} | {h['cores']} cores | "
                f"threads {h['threads']} | load {' '.join(f'{x:.2f}' for x in load) if load else '?'}")
     out.append("versions: " + versions_line(run))
+    if h.get("busy_warning"):
+        out.append(h["busy_warning"])
     pk = run.get("peak")
     if pk and pk.get("status") == "ok":
         out.append(f"sgemm peak (numpy {pk['n']}x{pk['n']} float32 matmul): {pk['gflops']:.0f} GFLOP/s median, "
