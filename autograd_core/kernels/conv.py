@@ -28,52 +28,63 @@ _opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 
 
 @njit(inline="always", **_opts)
+def _valid(o0, step, n, OUT, L):
+    """The range [lo, hi) of outputs o with 0 <= o0 + o*step < L (step > 0), clipped to [0, OUT)."""
+    lo = 0 if o0 >= 0 else (-o0 + step - 1) // step
+    hi = 0 if o0 >= L else (L - o0 + step - 1) // step
+    return min(lo, OUT), max(min(hi, OUT), min(lo, OUT))
+
+
+@njit(inline="always", **_opts)
 def _im2col(x, col, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
-    """Fill ``col`` (nb*OH*OW, KH*KW*cg) with the patches of images n0..n0+nb, channels c0..c0+cg."""
+    """Fill ``col`` (nb*OH*OW, KH*KW*cg) with the patches of images n0..n0+nb, channels c0..c0+cg.
+
+    Loops run tap by tap over a row of outputs, with the in-bounds range of
+    output columns computed once per tap, so the copy loops have no branches.
+    """
     H, W = x.shape[1], x.shape[2]
-    r = 0
     for n in range(n0, n0 + nb):
         for oh in range(OH):
-            h0 = oh * sh - ph
-            for ow in range(OW):
-                w0 = ow * sw - pw
-                k = 0
-                for i in range(KH):
-                    h = h0 + i * dh
-                    hin = 0 <= h < H
-                    for j in range(KW):
-                        w = w0 + j * dw
-                        if hin and 0 <= w < W:
-                            for c in range(cg):
-                                col[r, k + c] = x[n, h, w, c0 + c]
-                        else:
-                            for c in range(cg):
-                                col[r, k + c] = 0
-                        k += cg
-                r += 1
+            r0 = ((n - n0) * OH + oh) * OW
+            for i in range(KH):
+                h = oh * sh - ph + i * dh
+                for j in range(KW):
+                    k = (i * KW + j) * cg
+                    w0 = j * dw - pw
+                    lo, hi = _valid(w0, sw, 0, OW, W)
+                    if h < 0 or h >= H:
+                        lo, hi = OW, OW
+                    for ow in range(0, lo):
+                        for c in range(cg):
+                            col[r0 + ow, k + c] = 0
+                    for ow in range(lo, hi):
+                        w = w0 + ow * sw
+                        for c in range(cg):
+                            col[r0 + ow, k + c] = x[n, h, w, c0 + c]
+                    for ow in range(max(lo, hi), OW):
+                        for c in range(cg):
+                            col[r0 + ow, k + c] = 0
 
 
 @njit(inline="always", **_opts)
 def _col2im_add(col, dx, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
     """Add the patch gradients ``col`` back into ``dx`` (the adjoint of ``_im2col``)."""
     H, W = dx.shape[1], dx.shape[2]
-    r = 0
     for n in range(n0, n0 + nb):
         for oh in range(OH):
-            h0 = oh * sh - ph
-            for ow in range(OW):
-                w0 = ow * sw - pw
-                k = 0
-                for i in range(KH):
-                    h = h0 + i * dh
-                    hin = 0 <= h < H
-                    for j in range(KW):
-                        w = w0 + j * dw
-                        if hin and 0 <= w < W:
-                            for c in range(cg):
-                                dx[n, h, w, c0 + c] += col[r, k + c]
-                        k += cg
-                r += 1
+            r0 = ((n - n0) * OH + oh) * OW
+            for i in range(KH):
+                h = oh * sh - ph + i * dh
+                if h < 0 or h >= H:
+                    continue
+                for j in range(KW):
+                    k = (i * KW + j) * cg
+                    w0 = j * dw - pw
+                    lo, hi = _valid(w0, sw, 0, OW, W)
+                    for ow in range(lo, hi):
+                        w = w0 + ow * sw
+                        for c in range(cg):
+                            dx[n, h, w, c0 + c] += col[r0 + ow, k + c]
 
 
 @njit(inline="always", **_opts)

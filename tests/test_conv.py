@@ -1,0 +1,429 @@
+"""conv2d, conv_transpose2d, conv1d, correlate2d and convolve2d against plain numpy references.
+
+The references below are written independently of the kernels: the forward
+sums, tap by tap, shifted slices of an explicitly zero-padded input; the input
+gradient scatters ``gy * w`` back into a padded buffer tap by tap; the weight
+gradient is an einsum over the same slices. Gradients are also checked against
+finite differences (gradcheck) and, through the double backward, gradgradcheck.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import autograd_core as ag
+from autograd_core.ops import conv as conv_mod
+
+
+# --------------------------------------------------------------------------- references
+
+def _pad(x, pads):
+    (pt, pb), (pl, pr) = pads
+    N, C, H, W = x.shape
+    xp = np.zeros((N, C, H + pt + pb, W + pl + pr), x.dtype)
+    xp[:, :, pt:pt + H, pl:pl + W] = x
+    return xp
+
+
+def _taps(xp, KH, KW, stride, dil, OH, OW):
+    """(i, j, slice of xp that tap (i, j) reads for every output pixel)."""
+    sh, sw = stride
+    dh, dw = dil
+    for i in range(KH):
+        for j in range(KW):
+            yield i, j, (slice(None), slice(None), slice(i * dh, i * dh + sh * (OH - 1) + 1, sh),
+                         slice(j * dw, j * dw + sw * (OW - 1) + 1, sw))
+
+
+def _out(n, k, s, p0, p1, d):
+    return (n + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def conv_ref(x, w, b, stride, pads, dil, groups):
+    N, C, H, W = x.shape
+    Co, Cig, KH, KW = w.shape
+    OH = _out(H, KH, stride[0], *pads[0], dil[0])
+    OW = _out(W, KW, stride[1], *pads[1], dil[1])
+    xp = _pad(x, pads)
+    Cog = Co // groups
+    y = np.zeros((N, Co, OH, OW))
+    for g in range(groups):
+        ci, co = slice(g * Cig, (g + 1) * Cig), slice(g * Cog, (g + 1) * Cog)
+        for i, j, sl in _taps(xp, KH, KW, stride, dil, OH, OW):
+            y[:, co] += np.einsum("nchw,oc->nohw", xp[sl][:, ci], w[co, :, i, j])
+    if b is not None:
+        y += b[None, :, None, None]
+    return y
+
+
+def conv_grads_ref(x, w, gy, stride, pads, dil, groups):
+    """(dx, dw, db) of sum(conv(x, w, b) * gy)."""
+    N, C, H, W = x.shape
+    Co, Cig, KH, KW = w.shape
+    OH, OW = gy.shape[2:]
+    xp = _pad(x, pads)
+    dxp = np.zeros_like(xp)
+    dw = np.zeros(w.shape)
+    Cog = Co // groups
+    for g in range(groups):
+        ci, co = slice(g * Cig, (g + 1) * Cig), slice(g * Cog, (g + 1) * Cog)
+        for i, j, sl in _taps(xp, KH, KW, stride, dil, OH, OW):
+            dxp[sl][:, ci] += np.einsum("nohw,oc->nchw", gy[:, co], w[co, :, i, j])
+            dw[co, :, i, j] += np.einsum("nohw,nchw->oc", gy[:, co], xp[sl][:, ci])
+    (pt, _), (pl, _) = pads
+    return dxp[:, :, pt:pt + H, pl:pl + W], dw, gy.sum(axis=(0, 2, 3))
+
+
+def conv_transpose_ref(x, w, stride, padding, output_padding, groups, dil):
+    """Scatter every input pixel times the kernel into the output, then crop the padding."""
+    N, Ci, H, W = x.shape
+    _, Cog, KH, KW = w.shape
+    sh, sw = stride
+    dh, dw = dil
+    ph, pw = padding
+    OH = (H - 1) * sh - 2 * ph + dh * (KH - 1) + output_padding[0] + 1
+    OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + output_padding[1] + 1
+    big = np.zeros((N, Cog * groups, OH + 2 * ph + sh + dh * KH, OW + 2 * pw + sw + dw * KW))
+    Cig = Ci // groups
+    for n in range(N):
+        for c in range(Ci):
+            g = c // Cig
+            for h in range(H):
+                for v in range(W):
+                    for i in range(KH):
+                        for j in range(KW):
+                            big[n, g * Cog:(g + 1) * Cog, h * sh + i * dh, v * sw + j * dw] += x[n, c, h, v] * w[c, :, i, j]
+    return big[:, :, ph:ph + OH, pw:pw + OW]
+
+
+# --------------------------------------------------------------------------- strategies
+
+@st.composite
+def conv_cases(draw, max_side=7):
+    groups = draw(st.integers(1, 3))
+    Cig, Cog = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    N = draw(st.integers(1, 3))
+    KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    kind = draw(st.sampled_from(["int", "pair", "same", "valid"]))
+    if kind == "same":
+        stride = (1, 1)
+    if kind == "int":
+        padding = draw(st.integers(0, 2))
+    elif kind == "pair":
+        padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    else:
+        padding = kind
+    pads = conv_mod._conv_setup("t", (N, Cig * groups, 9, 9), (Cog * groups, Cig, KH, KW), stride, padding,
+                                dil, groups)[1]
+    # smallest input the kernel fits in
+    minH = max(1, dil[0] * (KH - 1) + 1 - sum(pads[0]))
+    minW = max(1, dil[1] * (KW - 1) + 1 - sum(pads[1]))
+    H = draw(st.integers(minH, max(minH, max_side)))
+    W = draw(st.integers(minW, max(minW, max_side)))
+    seed = draw(st.integers(0, 2 ** 16))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, Cig * groups, H, W))
+    w = rng.standard_normal((Cog * groups, Cig, KH, KW))
+    b = rng.standard_normal(Cog * groups) if draw(st.booleans()) else None
+    return x, w, b, dict(stride=stride, padding=padding, dilation=dil, groups=groups), pads
+
+
+# --------------------------------------------------------------------------- conv2d
+
+@given(conv_cases())
+def test_conv2d_matches_reference_values_and_all_three_gradients(case):
+    x, w, b, kw, pads = case
+    xt, wt = ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)
+    bt = ag.tensor(b, requires_grad=True) if b is not None else None
+    y = ag.conv2d(xt, wt, bt, **kw)
+    want = conv_ref(x, w, b, kw["stride"], pads, kw["dilation"], kw["groups"])
+    assert y.shape == want.shape
+    np.testing.assert_allclose(y.data, want, rtol=1e-10, atol=1e-10)
+    gy = np.random.default_rng(1).standard_normal(want.shape)
+    y.backward(gy)
+    dx, dw, db = conv_grads_ref(x, w, gy, kw["stride"], pads, kw["dilation"], kw["groups"])
+    np.testing.assert_allclose(xt.grad.data, dx, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(wt.grad.data, dw, rtol=1e-10, atol=1e-10)
+    if b is not None:
+        np.testing.assert_allclose(bt.grad.data, db, rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_float32_matches_reference():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((6, 2, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    xt, wt = ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)
+    y = ag.conv2d(xt, wt, b, stride=2, padding=1, groups=2)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, conv_ref(x, w, b, (2, 2), ((1, 1), (1, 1)), (1, 1), 2), rtol=1e-5, atol=1e-5)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(gy)
+    dx, dw, _ = conv_grads_ref(x, w, gy, (2, 2), ((1, 1), (1, 1)), (1, 1), 2)
+    assert xt.grad.dtype == np.float32 and wt.grad.dtype == np.float32
+    np.testing.assert_allclose(xt.grad.data, dx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(wt.grad.data, dw, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(stride=1, padding=1),
+    dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2),
+    dict(padding="same", dilation=2),
+])
+def test_conv2d_gradcheck_and_gradgradcheck(kw):
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((2, 4, 5, 5)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((4, 4 // kw.get("groups", 1), 3, 2)), requires_grad=True)
+    b = ag.tensor(rng.standard_normal(4), requires_grad=True)
+
+    def f(x, w, b):
+        return ag.conv2d(x, w, b, **kw)
+
+    assert ag.gradcheck(f, (x, w, b))
+    assert ag.gradgradcheck(f, (x, w, b))
+
+
+def test_double_backward_through_a_small_cnn():
+    """grad of a gradient norm (as in a gradient penalty) through conv, relu-free for smoothness."""
+    rng = np.random.default_rng(1)
+    x = ag.tensor(rng.standard_normal((2, 2, 6, 6)), requires_grad=True)
+    w1 = ag.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    w2 = ag.tensor(rng.standard_normal((2, 3, 3, 3)), requires_grad=True)
+
+    def f(x, w1, w2):
+        h = ag.conv2d(x, w1, padding=1).tanh()
+        return ag.conv2d(h, w2, stride=2).sum()
+
+    assert ag.gradgradcheck(lambda x, w1, w2: f(x, w1, w2), (x, w1, w2))
+
+
+@pytest.mark.parametrize("n,f,p,s", [(28, 5, 2, 1), (14, 5, 0, 1), (32, 3, 1, 2), (7, 3, 0, 2), (5, 5, 0, 3),
+                                     (10, 4, 3, 3), (1, 1, 0, 1)])
+def test_output_size_is_the_lecture_rule(n, f, p, s):
+    y = ag.conv2d(np.zeros((1, 1, n, n)), np.zeros((1, 1, f, f)), stride=s, padding=p)
+    assert y.shape == (1, 1, (n - f + 2 * p) // s + 1, (n - f + 2 * p) // s + 1)
+
+
+@pytest.mark.parametrize("k,d", [(3, 1), (4, 1), (2, 3), (5, 2)])
+def test_padding_same_keeps_the_size(k, d):
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 2, 7, 6)), rng.standard_normal((3, 2, k, k))
+    y = ag.conv2d(x, w, padding="same", dilation=d)
+    assert y.shape == (1, 3, 7, 6)
+    total = d * (k - 1)
+    pads = ((total // 2, total - total // 2),) * 2  # the extra pixel goes bottom/right
+    np.testing.assert_allclose(y.data, conv_ref(x, w, None, (1, 1), pads, (d, d), 1), atol=1e-12)
+
+
+def test_depthwise_conv():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 5, 6, 6)), rng.standard_normal((10, 1, 3, 3))
+    y = ag.conv2d(x, w, padding=1, groups=5)
+    np.testing.assert_allclose(y.data, conv_ref(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 5), atol=1e-12)
+
+
+def test_channels_last_input_and_output_views():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 5, 5))
+    w = rng.standard_normal((4, 3, 3, 3))
+    y = ag.conv2d(x, w)
+    assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last memory
+    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(ag.conv2d(x_cl, w).data, y.data, atol=1e-12)
+    w2 = rng.standard_normal((2, 4, 2, 2))
+    z = ag.conv2d(y, w2)  # consumes the channels-last view as is
+    np.testing.assert_allclose(z.data, conv_ref(y.data, w2, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1), atol=1e-12)
+
+
+def test_unbatched_input():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((3, 5, 5)), rng.standard_normal((2, 3, 3, 3))
+    np.testing.assert_allclose(ag.conv2d(x, w).data, ag.conv2d(x[None], w).data[0])
+
+
+def test_frozen_weight_skips_the_weight_gradient_kernel(monkeypatch):
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((1, 2, 4, 4)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((3, 2, 3, 3)))
+
+    def boom(*a, **k):
+        raise AssertionError("weight gradient computed for a weight that does not require grad")
+
+    monkeypatch.setattr(conv_mod, "_weight_grad", boom)
+    ag.conv2d(x, w).sum().backward()
+    assert x.grad is not None
+
+
+def test_input_without_grad_skips_the_input_gradient_kernel(monkeypatch):
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((1, 2, 4, 4)))
+    w = ag.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+
+    def boom(*a, **k):
+        raise AssertionError("input gradient computed for an input that does not require grad")
+
+    monkeypatch.setattr(conv_mod, "_input_grad", boom)
+    ag.conv2d(x, w).sum().backward()
+    assert w.grad is not None
+
+
+# --------------------------------------------------------------------------- conv_transpose2d, conv1d
+
+@given(st.integers(1, 2), st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(0, 1),
+       st.integers(1, 2), st.integers(0, 2 ** 16))
+def test_conv_transpose2d_matches_reference(groups, stride, k, H, padding, dil, seed):
+    rng = np.random.default_rng(seed)
+    Ci, Cog = 2 * groups, 2
+    output_padding = (stride - 1, 0) if stride > 1 else (0, 0)
+    padding = min(padding, (dil * (k - 1)) // 2)
+    x = rng.standard_normal((2, Ci, H, H + 1))
+    w = rng.standard_normal((Ci, Cog, k, k))
+    b = rng.standard_normal(Cog * groups)
+    y = ag.conv_transpose2d(x, w, b, stride=stride, padding=padding, output_padding=output_padding,
+                            groups=groups, dilation=dil)
+    want = conv_transpose_ref(x, w, (stride, stride), (padding, padding), output_padding, groups, (dil, dil))
+    want = want + b[None, :, None, None]
+    assert y.shape == want.shape
+    np.testing.assert_allclose(y.data, want, rtol=1e-10, atol=1e-10)
+
+
+def test_conv_transpose2d_gradcheck_and_gradgradcheck():
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((2, 4, 3, 3)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((4, 1, 3, 3)), requires_grad=True)
+    b = ag.tensor(rng.standard_normal(2), requires_grad=True)
+
+    def f(x, w, b):
+        return ag.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1, groups=2)
+
+    assert f(x, w, b).shape == (2, 2, 6, 6)
+    assert ag.gradcheck(f, (x, w, b))
+    assert ag.gradgradcheck(f, (x, w, b))
+
+
+def test_conv_transpose2d_is_the_input_gradient_of_conv2d():
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((2, 3, 7, 7)), requires_grad=True)
+    w = rng.standard_normal((4, 3, 3, 3))
+    y = ag.conv2d(x, w, stride=2, padding=1)
+    gy = rng.standard_normal(y.shape)
+    y.backward(gy)
+    np.testing.assert_allclose(ag.conv_transpose2d(gy, w, stride=2, padding=1).data, x.grad.data, atol=1e-12)
+
+
+def test_conv1d_matches_reference_and_gradcheck():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 9))
+    w = rng.standard_normal((6, 2, 3))
+    b = rng.standard_normal(6)
+    y = ag.conv1d(x, w, b, stride=2, padding=2, dilation=2, groups=2)
+    want = conv_ref(x[:, :, None], w[:, :, None], b, (1, 2), ((0, 0), (2, 2)), (1, 2), 2)[:, :, 0]
+    np.testing.assert_allclose(y.data, want, atol=1e-12)
+    xt, wt = ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)
+    assert ag.gradcheck(lambda x, w: ag.conv1d(x, w, None, 2, 1, 1, 2), (xt, wt))
+    assert ag.conv1d(x[0], w, groups=2).shape == (6, 7)
+
+
+def test_conv_transpose1d():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 2, 5)), rng.standard_normal((2, 3, 3))
+    want = conv_transpose_ref(x[:, :, None], w[:, :, None], (1, 2), (0, 1), (0, 1), 1, (1, 1))[:, :, 0]
+    np.testing.assert_allclose(ag.conv_transpose1d(x, w, stride=2, padding=1, output_padding=1).data, want,
+                               atol=1e-12)
+
+
+# --------------------------------------------------------------------------- correlate2d vs convolve2d
+
+def _correlate_loops(x, k, pad):
+    xp = np.pad(x, pad)
+    H, W = xp.shape[0] - k.shape[0] + 1, xp.shape[1] - k.shape[1] + 1
+    return np.array([[np.sum(xp[i:i + k.shape[0], j:j + k.shape[1]] * k) for j in range(W)] for i in range(H)])
+
+
+def _convolve_full_loops(x, k):
+    """out[i, j] = sum_{p, q} x[p, q] * k[i - p, j - q]: the textbook full convolution."""
+    out = np.zeros((x.shape[0] + k.shape[0] - 1, x.shape[1] + k.shape[1] - 1))
+    for p in range(x.shape[0]):
+        for q in range(x.shape[1]):
+            out[p:p + k.shape[0], q:q + k.shape[1]] += x[p, q] * k
+    return out
+
+
+def test_correlate2d_and_convolve2d_differ_by_a_flip():
+    rng = np.random.default_rng(0)
+    x, k = rng.standard_normal((6, 5)), rng.standard_normal((3, 2))
+    np.testing.assert_allclose(ag.correlate2d(x, k).data, _correlate_loops(x, k, 0), atol=1e-12)
+    np.testing.assert_allclose(ag.convolve2d(x, k, padding="full").data, _convolve_full_loops(x, k), atol=1e-12)
+    np.testing.assert_allclose(ag.convolve2d(x, k).data, ag.correlate2d(x, k[::-1, ::-1]).data, atol=1e-12)
+    assert not np.allclose(ag.convolve2d(x, k).data, ag.correlate2d(x, k).data)
+    # an asymmetric kernel shows the difference plainly: correlation with [1, 0] shifts one way,
+    # convolution the other
+    e = np.arange(5.0)[None, :]
+    assert ag.correlate2d(e, np.array([[1.0, 0.0]])).data.tolist() == [[0.0, 1.0, 2.0, 3.0]]
+    assert ag.convolve2d(e, np.array([[1.0, 0.0]])).data.tolist() == [[1.0, 2.0, 3.0, 4.0]]
+
+
+def test_convolve2d_gradcheck():
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((5, 4)), requires_grad=True)
+    k = ag.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    assert ag.gradcheck(lambda x, k: ag.convolve2d(x, k, stride=2, padding=1), (x, k))
+
+
+# --------------------------------------------------------------------------- errors
+
+def _raises(match, fn, exc=(ValueError, RuntimeError, TypeError)):
+    with pytest.raises(exc) as info:
+        fn()
+    msg = str(info.value)
+    for m in match:
+        assert m in msg, f"{m!r} not in {msg!r}"
+
+
+def test_error_channel_mismatch_names_both_counts():
+    _raises(["conv2d", "3 channels", "expects 4"], lambda: ag.conv2d(np.zeros((1, 3, 5, 5)), np.zeros((2, 4, 3, 3))))
+    _raises(["conv2d", "3 channels", "expects 4", "groups=2"],
+            lambda: ag.conv2d(np.zeros((1, 3, 5, 5)), np.zeros((2, 2, 3, 3)), groups=2))
+
+
+def test_error_kernel_larger_than_padded_input():
+    _raises(["kernel", "larger than the padded input", "5 taps", "4 + padding 0 = 4"],
+            lambda: ag.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 5, 5))))
+    _raises(["5 with dilation 2", "4 + padding 0"],
+            lambda: ag.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)), dilation=2))
+
+
+@pytest.mark.parametrize("kw,words", [
+    (dict(stride=0), ["stride", "positive", "0"]),
+    (dict(stride=(1, -1)), ["stride", "positive", "(1, -1)"]),
+    (dict(dilation=0), ["dilation", "positive"]),
+    (dict(padding=-1), ["padding", "non-negative", "-1"]),
+    (dict(padding="full"), ["padding", "'same' or 'valid'", "'full'"]),
+    (dict(padding="same", stride=2), ["'same'", "stride 1", "(2, 2)"]),
+    (dict(groups=0), ["groups", "positive", "0"]),
+])
+def test_error_bad_settings(kw, words):
+    _raises(["conv2d"] + words, lambda: ag.conv2d(np.zeros((1, 4, 5, 5)), np.zeros((4, 4, 3, 3)), **kw))
+
+
+def test_error_groups_do_not_divide_channels():
+    _raises(["groups=2", "out_channels=3"], lambda: ag.conv2d(np.zeros((1, 4, 5, 5)), np.zeros((3, 2, 3, 3)), groups=2))
+    _raises(["conv_transpose2d", "groups=2", "3 channels"],
+            lambda: ag.conv_transpose2d(np.zeros((1, 3, 5, 5)), np.zeros((3, 2, 3, 3)), groups=2))
+
+
+def test_error_wrong_ranks_and_bias():
+    _raises(["conv2d", "4-D", "(5, 5)"], lambda: ag.conv2d(np.zeros((5, 5)), np.zeros((1, 1, 3, 3))))
+    _raises(["conv2d", "weight must be 4-D", "(3, 3)"], lambda: ag.conv2d(np.zeros((1, 1, 5, 5)), np.zeros((3, 3))))
+    _raises(["conv1d", "3-D", "(1, 1, 5, 5, 5)"], lambda: ag.conv1d(np.zeros((1, 1, 5, 5, 5)), np.zeros((1, 1, 3))))
+    _raises(["bias", "(2,)", "(3,)"], lambda: ag.conv2d(np.zeros((1, 1, 5, 5)), np.zeros((2, 1, 3, 3)), np.zeros(3)))
+    _raises(["correlate2d", "2-D", "(1, 5, 5)"], lambda: ag.correlate2d(np.zeros((1, 5, 5)), np.zeros((3, 3))))
+    _raises(["conv2d", "floating-point", "int64"],
+            lambda: ag.conv2d(np.zeros((1, 1, 5, 5), np.int64), np.zeros((1, 1, 3, 3), np.int64)))
+
+
+def test_error_output_padding_too_large():
+    _raises(["output_padding", "stride"],
+            lambda: ag.conv_transpose2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 3, 3)), stride=2, output_padding=2))
