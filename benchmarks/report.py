@@ -95,7 +95,7 @@ def _columns(run):
     fws = list(run["frameworks"])
     head = ["case"]
     for fw in fws:
-        head += [f"{fw} median", "IQR", "rate"]
+        head += [f"{fw} median", "IQR", "min", "rate"]
         if fw == "ours":
             head += ["%peak", "first call"]
     head += [f"ours/{fw}" for fw in fws if fw != "ours"]
@@ -106,10 +106,10 @@ def _columns(run):
             res = entry["results"].get(fw, {})
             bad = status_cell(res)
             if bad:
-                row += [bad, "", ""] + (["", ""] if fw == "ours" else [])
+                row += [bad, "", "", ""] + (["", ""] if fw == "ours" else [])
                 continue
             iqr = f"{res['rel_iqr']:.0%}" + ("~" if res.get("noisy") else "")
-            row += [fmt_time(res.get("median")), iqr, fmt_rate(res)]
+            row += [fmt_time(res.get("median")), iqr, fmt_time(res.get("min")), fmt_rate(res)]
             if fw == "ours":
                 pf = res.get("peak_fraction")
                 row += [f"{pf:.0%}" if pf is not None else "", fmt_time(res.get("first_call_s"))]
