@@ -68,7 +68,7 @@ def status_cell(res):
 
 
 def _notes(run):
-    """Footnotes: failures, errors, unavailable cases and noisy measurements, numbered in table order."""
+    """Footnotes in table order: failures, errors, unavailable cases, startup details, noisy measurements."""
     notes = []
     for entry in run["cases"]:
         for fw, res in entry["results"].items():
@@ -85,7 +85,16 @@ def _notes(run):
                 notes.append(f"{fw} ERROR {entry['id']}: {detail}")
             elif st == "unavailable":
                 notes.append(f"{fw} unavailable {entry['id']}: {res.get('reason')}")
-            elif res.get("noisy"):
+            elif res.get("startup"):
+                st_ = res["startup"]
+                if "numba_imported" in st_:
+                    pulls = "PULLS IN" if st_["numba_imported"] else "does not pull in"
+                    notes.append(f"{fw} {entry['id']}: the import {pulls} numba")
+                else:
+                    notes.append(f"{fw} {entry['id']}: interpreter start + imports "
+                                 f"{fmt_time(st_['start_and_imports_s'])}, then the first conv2d call "
+                                 f"{fmt_time(st_['first_call_s'])} (medians)")
+            if st == "ok" and res.get("noisy"):
                 notes.append(f"{fw} noisy {entry['id']}: IQR/median = {res['rel_iqr']:.0%} over "
                              f"{res['repeats']} samples; rerun on a quieter machine or raise --min-time")
     return notes
