@@ -37,9 +37,9 @@ def thread_env(framework, threads):
     """Environment variables that fix a framework's thread count (set before it imports numpy)."""
     n = str(threads)
     if framework == "ours":
-        # autograd_core decides how its Numba and BLAS pools share the cores (see its _threads
-        # module); tell it the total and let it arrange the rest.
-        return {"AUTOGRAD_CORE_NUM_THREADS": n, "NUMBA_NUM_THREADS": n, "OMP_NUM_THREADS": n}
+        # autograd_core decides how its Numba and BLAS pools share the cores (its _threads module
+        # gives BLAS one thread unless OPENBLAS_NUM_THREADS is set): fix the total, leave the rest.
+        return {"NUMBA_NUM_THREADS": n, "OMP_NUM_THREADS": n}
     return {v: n for v in _THREAD_VARS}
 
 

@@ -70,12 +70,13 @@ def setup(threads):
     global _ad
     import autograd_core as ag
 
+    numba_by_import = "numba" in sys.modules
     set_threads = getattr(ag, "set_num_threads", None)
     if callable(set_threads):
         set_threads(threads)
     _ad = _Adapter(ag)
     return {"framework": "autograd_core", "version": getattr(ag, "__version__", "?"), "numpy": np.__version__,
-            "numba_imported_by_import": "numba" in sys.modules}
+            "numba_imported_by_import": numba_by_import}
 
 
 def build(case, inputs):
