@@ -1,0 +1,56 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """SGD, with PyTorch's update rule.
+
+    For each parameter ``p`` with gradient ``g``, at step ``t``::
+
+        g = g + weight_decay * p
+        if momentum:
+            b = g                                     (t = 1)
+            b = momentum * b + (1 - dampening) * g    (t > 1)
+            g = g + momentum * b if nesterov else b
+        p = p - lr * g
+
+    (``maximize=True`` starts from ``-g``.) The momentum buffer is
+    ``state[p]["momentum_buffer"]``.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize))
+
+    def _validate(self, group):
+        super()._validate(group)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                f"SGD: Nesterov momentum requires momentum > 0 and dampening = 0, got momentum="
+                f"{group['momentum']}, dampening={group['dampening']}")
+
+    def _update(self, group):
+        lr, mu, damp = group["lr"], group["momentum"], group["dampening"]
+        wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+        for p, g, s in self._params_with_grad(group):
+            if maximize:
+                g = -g
+            if wd:
+                g = g + wd * p.data
+            if mu:
+                buf = s.get("momentum_buffer")
+                if buf is None:
+                    buf = s["momentum_buffer"] = np.array(g, copy=True)
+                else:
+                    buf *= mu
+                    buf += g if damp == 0 else (1 - damp) * g
+                g = g + mu * buf if nesterov else buf
+            p.data -= lr * g
