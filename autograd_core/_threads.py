@@ -1,7 +1,33 @@
-"""One place that decides thread counts (imported first by ``autograd_core``).
+"""The one place that decides thread counts.
 
-Placeholder policy while the kernels are measured: ``configure()`` runs once,
-at the first conv/pool call, before Numba is imported.
+Two runtimes want the cores: Numba's OpenMP pool (our parallel kernels) and
+OpenBLAS (numpy's ``@`` and, through SciPy, the ``np.dot`` inside our kernels).
+Measured on the 2-core development machine (see README, "Kernels"):
+
+* With numpy's OpenBLAS at 2 threads, a 512x512 float32 matmul right after a
+  conv kernel took 36 ms instead of 1.1 ms, and LeNet's C1 conv fwd+bwd 24 ms
+  instead of 13: each pool's idle threads spin and steal the core the other
+  pool is waiting for.
+* SciPy's OpenBLAS at 2 threads inside each ``prange`` worker made the conv
+  kernels 2-5x slower (four threads on two cores).
+
+So, once one runtime owns the cores, the other gets one thread:
+
+* ``configure()`` runs at the first conv/pool call (not at import: importing
+  Numba costs 0.3-0.5 s). It sets every loaded OpenBLAS to one thread (SciPy's
+  always, since it runs inside our parallel loops; numpy's unless the user set
+  ``OPENBLAS_NUM_THREADS`` explicitly), prefers Numba's ``omp`` threading layer
+  (``workqueue`` launches slowly and is not thread-safe), and asks OpenMP's idle
+  workers to sleep rather than spin (``OMP_WAIT_POLICY=passive``) unless the
+  user chose otherwise; a spinning worker fights numpy's single thread between
+  two kernels.
+* Before that first call nothing is changed, so a program that never uses the
+  kernels keeps numpy's multi-threaded BLAS.
+
+This works whether or not numpy was imported before ``autograd_core``: the
+BLAS thread counts are set at run time through OpenBLAS's own
+``*_set_num_threads`` entry points, found in the process's loaded libraries.
+``set_num_threads(n)`` changes the kernels' thread count later.
 """
 
 from __future__ import annotations
@@ -9,33 +35,68 @@ from __future__ import annotations
 import os
 
 _configured = False
+_user_blas_threads = "OPENBLAS_NUM_THREADS" in os.environ  # read before anything else can set it
 
 
 def configure():
-    """Set up Numba's threading before its first kernel runs (idempotent)."""
+    """Arrange threads before the first kernel runs (idempotent, cheap after the first call)."""
     global _configured
     if _configured:
         return
     _configured = True
     os.environ.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp tbb workqueue")
-    _single_thread_scipy_blas()
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS that Numba's np.dot calls)
+    except ImportError:  # pragma: no cover - numba's np.dot needs scipy; the kernels will say so
+        pass
+    for path in _loaded_openblas():
+        if _user_blas_threads and "scipy" not in os.path.basename(os.path.dirname(path)):
+            continue  # numpy's (or a shared) BLAS with a thread count the user chose
+        _set_blas_threads(path, 1)
 
 
-def _single_thread_scipy_blas():
-    import ctypes, glob
-    import scipy
-    import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS Numba's np.dot calls)
-    base = os.path.dirname(os.path.dirname(scipy.__file__))
-    for path in glob.glob(os.path.join(base, "scipy.libs", "*openblas*")):
+def _loaded_openblas():
+    """Paths of the OpenBLAS libraries loaded in this process (numpy's, SciPy's...)."""
+    paths = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.rstrip("\n").split(" ")[-1]
+                if "openblas" in os.path.basename(path).lower() and path not in paths:
+                    paths.append(path)
+    except OSError:  # not Linux: look where numpy's and SciPy's wheels keep theirs
+        import glob
+        import numpy
+        site = os.path.dirname(os.path.dirname(numpy.__file__))
+        for sub in ("numpy.libs", "scipy.libs", os.path.join("numpy", ".dylibs"), os.path.join("scipy", ".dylibs")):
+            paths += glob.glob(os.path.join(site, sub, "*openblas*"))
+    return paths
+
+
+def _set_blas_threads(path, n):
+    import ctypes
+    try:
         lib = ctypes.CDLL(path)
-        for name in ("scipy_openblas_set_num_threads", "openblas_set_num_threads"):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn(1)
-                break
+    except OSError:  # pragma: no cover
+        return
+    for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                 "openblas_set_num_threads64_", "openblas_set_num_threads"):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn(ctypes.c_int(n))
+            return
 
 
 def num_threads():
     """Threads the parallel kernels use."""
+    configure()
     import numba
     return numba.get_num_threads()
+
+
+def set_num_threads(n):
+    """Use ``n`` threads in the parallel kernels (at most ``NUMBA_NUM_THREADS``, the core count by default)."""
+    configure()
+    import numba
+    numba.set_num_threads(int(n))

@@ -44,6 +44,15 @@ def test_kernels_over_chunkings_and_slots(chunk, slots):
     K.conv2d_backward_input(gy, conv_mod._gemm_weight_t(w, 1), dx, 3, 2, stride, stride, pad, pad, dil, dil, chunk)
     np.testing.assert_allclose(dx, dx_ref, atol=1e-12)
     dwp = np.zeros((slots, 1, 3 * 2 * 3, 4))
-    K.conv2d_backward_weight(x, gy, dwp, 3, 2, stride, stride, pad, pad, dil, dil, chunk)
+    dbp = np.zeros((slots, 4))
+    K.conv2d_backward_weight(x, gy, dwp, dbp, 3, 2, stride, stride, pad, pad, dil, dil, chunk)
     dw = dwp.sum(0).reshape(3, 2, 3, 4).transpose(3, 2, 0, 1)
     np.testing.assert_allclose(dw, dw_ref, atol=1e-12)
+    np.testing.assert_allclose(dbp.sum(0), np.full(4, gy[..., 0].size), atol=1e-12)
+
+
+def test_nchw_to_nhwc():
+    x = np.random.default_rng(0).standard_normal((3, 5, 4, 7))
+    out = np.empty((3, 4, 7, 5))
+    conv_mod._K().nchw_to_nhwc(x, out)
+    np.testing.assert_array_equal(out, x.transpose(0, 2, 3, 1))

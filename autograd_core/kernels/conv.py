@@ -161,7 +161,7 @@ def conv2d_backward_input(gy, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk):
 
 
 @njit(inline="always", **_opts)
-def _weight_slot(x, gy, dwp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw):
+def _weight_slot(x, gy, dwp, dbp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw):
     N = x.shape[0]
     G, K, Cog = dwp.shape[1], dwp.shape[2], dwp.shape[3]
     OH, OW, Co = gy.shape[1], gy.shape[2], gy.shape[3]
@@ -176,6 +176,11 @@ def _weight_slot(x, gy, dwp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw):
         nb = min(chunk, N - n0)
         rows = nb * OH * OW
         gyc = gy[n0:n0 + nb].reshape((rows, Co))
+        if dbp.shape[1]:
+            db = dbp[s]
+            for r in range(rows):
+                for c in range(Co):
+                    db[c] += gyc[r, c]
         for g in range(G):
             cb = col[:rows]
             _im2col(x, cb, n0, nb, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
@@ -194,12 +199,29 @@ def _weight_slot(x, gy, dwp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw):
 
 
 @njit(parallel=True, **_opts)
-def conv2d_backward_weight(x, gy, dwp, KH, KW, sh, sw, ph, pw, dh, dw, chunk):
-    """Partial weight gradients into ``dwp`` (S, G, K, Cog), zeroed by the caller.
+def conv2d_backward_weight(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw, chunk):
+    """Partial weight gradients into ``dwp`` (S, G, K, Cog) and, unless ``dbp`` is
+    (S, 0), partial bias gradients (sums of ``gy``) into ``dbp`` (S, Co); both
+    zeroed by the caller.
 
     Slot ``s`` sums chunks ``s, s + S, ...``; the caller adds the S slots. One
     slot per thread: a partial per chunk costs more memory traffic than it saves.
     """
     nslots = dwp.shape[0]
     for s in prange(nslots):
-        _weight_slot(x, gy, dwp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw)
+        _weight_slot(x, gy, dwp, dbp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw)
+
+
+@njit(parallel=True, **_opts)
+def nchw_to_nhwc(x, out):
+    """``out[n, h, w, c] = x[n, c, h, w]``: one (n, h) row of pixels per task, which stays in L1."""
+    N, C, H, W = x.shape
+    for t in prange(N * H):
+        n = t // H
+        h = t - n * H
+        o = out[n, h]
+        for c in range(C):
+            src = x[n, c, h]
+            for w in range(W):
+                o[w, c] = src[w]
+
