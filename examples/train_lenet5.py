@@ -1,0 +1,277 @@
+"""Train LeNet-5 on Fashion-MNIST with autograd_core's nn, optim and data.
+
+LeNet-5 (LeCun, Bottou, Bengio & Haffner, 1998) with ReLU and max pooling in
+place of the paper's scaled tanh and subsampling layers:
+
+    input 1x28x28 (padded by 2: the paper's 32x32)
+    C1  conv 5x5, 6 maps      -> 6x28x28,  ReLU
+    S2  max pool 2x2          -> 6x14x14
+    C3  conv 5x5, 16 maps     -> 16x10x10, ReLU
+    S4  max pool 2x2          -> 16x5x5
+    C5  120 units (a 5x5 conv on a 5x5 map is a fully connected layer), ReLU
+    F6  84 units, ReLU
+    output 10 classes (softmax cross-entropy)
+
+By default it trains on the 5,000-image sample bundled with the package and
+tests on its 1,000 test images; --data trains on the full Fashion-MNIST
+(60,000 / 10,000). After each epoch it evaluates on the test set and saves a
+checkpoint (model, optimizer, epoch, history) that --resume continues from;
+at the end it prints the test accuracy and, when matplotlib is installed,
+saves a plot of loss and accuracy.
+
+    python examples/train_lenet5.py                      # bundled sample, 10 epochs
+    python examples/train_lenet5.py --data --epochs 5    # full set, found where fashion_mnist() looks
+    python examples/train_lenet5.py --data ~/fashion --optimizer sgd --lr 0.05
+    python examples/train_lenet5.py --resume --epochs 15 # continue the run in --out
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+import autograd_core as ag
+import nn
+import nn.functional as F
+import optim
+from autograd_core import data
+
+MEAN, STD = 0.2860, 0.3530  # Fashion-MNIST's pixel mean and standard deviation (in [0, 1])
+OPTIMIZERS = {  # name -> (class, default learning rate, extra arguments)
+    "adam": (optim.Adam, 1e-3, {}),
+    "adamw": (optim.AdamW, 1e-3, {}),
+    "sgd": (optim.SGD, 0.05, {"momentum": 0.9}),
+    "rmsprop": (optim.RMSprop, 1e-3, {}),
+    "adagrad": (optim.Adagrad, 1e-2, {}),
+    "adadelta": (optim.Adadelta, 1.0, {}),
+}
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 with ReLU and max pooling (see the module docstring for the layers)."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
+            nn.Linear(120, 84), nn.ReLU(),
+            nn.Linear(84, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", nargs="?", const="", default=None, metavar="DIR",
+                   help="train on the full Fashion-MNIST: from DIR, or (no DIR) from $FASHION_MNIST_DIR or "
+                        "/usr/share/datasets/fashion-mnist; without --data, the bundled sample")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="total number of epochs (default: 10 on the bundled sample, 5 with --data)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 1e-3 for adam)")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--augment", action="store_true",
+                   help="random crops (padding 2) and horizontal flips of the training images")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N training and test images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=os.path.join("runs", "lenet5"),
+                   help="directory for checkpoint.npz and history.png (default: runs/lenet5)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--no-plot", action="store_true", help="do not save the PNG plot")
+    p.add_argument("--no-progress", action="store_true", help="one line per epoch, no progress bar")
+    args = p.parse_args(argv)
+    if args.epochs is None:
+        args.epochs = 10 if args.data is None else 5
+    if args.lr is None:
+        args.lr = OPTIMIZERS[args.optimizer][1]
+    return args
+
+
+def load_data(args):
+    normalize = data.Normalize([MEAN], [STD])
+    train_t = normalize
+    if args.augment:
+        train_t = data.Compose([data.RandomCrop(28, padding=2), data.RandomHorizontalFlip(), normalize])
+    if args.data is None:
+        train, test = data.fashion_mnist_small(transform=train_t, test_transform=normalize)
+        name = "the bundled Fashion-MNIST sample"
+    else:
+        train, test = data.fashion_mnist(args.data or None, transform=train_t, test_transform=normalize)
+        name = "Fashion-MNIST"
+    if args.limit:
+        train = data.Subset(train, np.arange(min(args.limit, len(train))))
+        test = data.Subset(test, np.arange(min(args.limit, len(test))))
+    return train, test, name
+
+
+class Progress:
+    """A progress bar: tqdm when installed, else a plain line (redrawn in place on a terminal)."""
+
+    def __init__(self, total, desc, enabled=True):
+        self.total, self.desc, self.n = total, desc, 0
+        self.bar = None
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        if enabled:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                pass
+            else:
+                self.bar = tqdm(total=total, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
+
+    def update(self, stats):
+        self.n += 1
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.set_postfix_str(stats, refresh=False)
+            self.bar.update(1)
+            return
+        now = time.perf_counter()
+        # a terminal gets a line redrawn a few times a second; a log file one line per 25%
+        if self.tty and (now - self.last > 0.25 or self.n == self.total):
+            self.last = now
+            sys.stderr.write(f"\r{self.desc} {self.n}/{self.total} {stats}\033[K")
+            sys.stderr.flush()
+        elif not self.tty and (self.n * 4 // self.total) != ((self.n - 1) * 4 // self.total):
+            sys.stderr.write(f"{self.desc} {self.n}/{self.total} {stats}\n")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled and self.tty:
+            sys.stderr.write("\r\033[K")
+
+
+def evaluate(model, loader):
+    """Mean loss and accuracy over ``loader``, in eval mode and without recording."""
+    model.eval()
+    total_loss, correct, n = 0.0, 0, 0
+    with ag.no_grad():
+        for x, y in loader:
+            logits = model(x)
+            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.data.argmax(1) == y.data).sum())
+            n += len(y)
+    model.train()
+    return total_loss / n, correct / n
+
+
+def train_epoch(model, opt, loader, desc, progress=True):
+    bar = Progress(len(loader), desc, enabled=progress)
+    total_loss, correct, n = 0.0, 0, 0
+    start = time.perf_counter()
+    for x, y in loader:
+        opt.zero_grad()
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        loss.backward()
+        opt.step()
+        k = len(y)
+        total_loss += loss.item() * k
+        correct += int((logits.data.argmax(1) == y.data).sum())
+        n += k
+        bar.update(f"loss {total_loss / n:.4f} acc {correct / n:.3f} "
+                   f"{n / (time.perf_counter() - start):.0f} img/s")
+    bar.close()
+    return total_loss / n, correct / n, n / (time.perf_counter() - start)
+
+
+def save_plot(history, path):
+    """Loss and accuracy per epoch as a PNG; returns False when matplotlib is not installed."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(epochs, history["train_loss"], "o-", label="train")
+    ax1.plot(epochs, history["test_loss"], "o-", label="test")
+    ax1.set(xlabel="epoch", ylabel="cross-entropy", title="Loss")
+    ax2.plot(epochs, history["train_acc"], "o-", label="train")
+    ax2.plot(epochs, history["test_acc"], "o-", label="test")
+    ax2.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    ag.manual_seed(args.seed)
+    train, test, name = load_data(args)
+    train_loader = data.DataLoader(train, batch_size=args.batch_size, shuffle=True)
+    test_loader = data.DataLoader(test, batch_size=1000)
+
+    model = LeNet5()
+    cls, _, extra = OPTIMIZERS[args.optimizer]
+    opt = cls(model.parameters(), lr=args.lr, weight_decay=args.weight_decay, **extra)
+    history = {"train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
+    first_epoch = 0
+    os.makedirs(args.out, exist_ok=True)
+    ckpt_path = os.path.join(args.out, "checkpoint.npz")
+    if args.resume:
+        ckpt = nn.load(ckpt_path)
+        if ckpt["optimizer_name"] != args.optimizer:
+            raise SystemExit(f"--resume: the checkpoint {ckpt_path} was trained with --optimizer "
+                             f"{ckpt['optimizer_name']}, not {args.optimizer}")
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        ag.set_rng_state(ckpt["rng_state"])
+        history, first_epoch = ckpt["history"], ckpt["epoch"]
+        print(f"resumed from {ckpt_path} after epoch {first_epoch}")
+
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"LeNet-5 ({n_params:,} parameters) on {name}: {len(train):,} training and {len(test):,} test images; "
+          f"{args.optimizer} lr={args.lr:g}, batch {args.batch_size}, epochs {first_epoch + 1}-{args.epochs}")
+    start = time.perf_counter()
+    for epoch in range(first_epoch, args.epochs):
+        t0 = time.perf_counter()
+        loss, acc, speed = train_epoch(model, opt, train_loader, f"epoch {epoch + 1}/{args.epochs}",
+                                       progress=not args.no_progress)
+        test_loss, test_acc = evaluate(model, test_loader)
+        for k, v in zip(history, (loss, acc, test_loss, test_acc)):
+            history[k].append(v)
+        nn.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "optimizer_name": args.optimizer,
+                 "epoch": epoch + 1, "history": history, "rng_state": ag.get_rng_state()}, ckpt_path)
+        print(f"epoch {epoch + 1}/{args.epochs}  loss {loss:.4f}  train acc {acc:.4f}  test loss {test_loss:.4f}  "
+              f"test acc {test_acc:.4f}  ({speed:.0f} img/s, {time.perf_counter() - t0:.1f} s)", flush=True)
+    if not history["test_acc"]:
+        raise SystemExit(f"nothing to do: the checkpoint is already at epoch {first_epoch} >= --epochs {args.epochs}")
+    final = history["test_acc"][-1]
+    print(f"test accuracy {final:.4f} after {len(history['test_acc'])} epochs "
+          f"({time.perf_counter() - start:.1f} s this run); checkpoint: {ckpt_path}")
+    if not args.no_plot:
+        png = os.path.join(args.out, "history.png")
+        if save_plot(history, png):
+            print(f"plot: {png}")
+        else:
+            print("plot skipped: matplotlib is not installed (pip install matplotlib)")
+    if not math.isfinite(history["train_loss"][-1]):
+        raise SystemExit("training diverged (the loss is not finite): try a smaller --lr")
+    return final
+
+
+if __name__ == "__main__":
+    main()
