@@ -186,7 +186,7 @@ def _accumulate_leaf(t, g, create_graph, copy):
     if t.grad is None:
         flags = data.flags
         if copy or not flags.owndata or not flags.writeable:
-            data = data.copy()
+            data = data.copy(order="K")  # keep the layout (e.g. channels-last): a plain memcpy
         t.grad = _wrap(data)
     else:
         old = t.grad
