@@ -110,11 +110,16 @@ def pool_cases(draw, dilation=True):
 
 # --------------------------------------------------------------------------- max pooling
 
-@given(pool_cases())
-def test_max_pool2d_matches_reference_with_ties(case):
+def _channels_last(x):
+    """The same (N, C, H, W) values in channels-last memory (what conv2d returns)."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@given(pool_cases(), st.booleans())
+def test_max_pool2d_matches_reference_with_ties(case, channels_last):
     x, k, s, p, d, ceil_mode = case
     want, want_idx = max_pool_ref(x, k, s, p, d, ceil_mode)
-    xt = ag.tensor(x, requires_grad=True)
+    xt = ag.tensor(_channels_last(x) if channels_last else x, requires_grad=True)
     y, idx = ag.max_pool2d(xt, k, s, p, d, ceil_mode, return_indices=True)
     np.testing.assert_array_equal(y.data, want)
     np.testing.assert_array_equal(idx.data, want_idx)  # first maximum wins ties
@@ -174,8 +179,14 @@ def test_max_pool2d_float32_and_channels_last_view():
     y = ag.max_pool2d(x, 2)
     assert y.dtype == np.float32
     np.testing.assert_array_equal(y.data, max_pool_ref(x, (2, 2), (2, 2), (0, 0), (1, 1), False)[0])
-    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    np.testing.assert_array_equal(ag.max_pool2d(x_cl, 2).data, y.data)
+    np.testing.assert_array_equal(ag.max_pool2d(_channels_last(x), 2).data, y.data)
+    # the gradient of a leaf comes back in the leaf's layout, either way
+    for arr in (x, _channels_last(x)):
+        xt = ag.from_numpy(arr).requires_grad_()  # shares memory (ag.tensor copies in C order)
+        ag.max_pool2d(xt, 2).sum().backward()
+        assert xt.grad.data.strides == arr.strides
+        np.testing.assert_array_equal(xt.grad.data, max_pool_grad_ref(
+            x.shape, max_pool_ref(x, (2, 2), (2, 2), (0, 0), (1, 1), False)[1], np.ones(y.shape)))
 
 
 def test_max_pool1d():
@@ -188,11 +199,12 @@ def test_max_pool1d():
 
 # --------------------------------------------------------------------------- average pooling
 
-@given(pool_cases(dilation=False), st.booleans(), st.sampled_from([None, 3]))
-def test_avg_pool2d_matches_reference(case, count_include_pad, divisor_override):
+@given(pool_cases(dilation=False), st.booleans(), st.sampled_from([None, 3]), st.booleans())
+def test_avg_pool2d_matches_reference(case, count_include_pad, divisor_override, channels_last):
     x, k, s, p, _, ceil_mode = case
     want = avg_pool_ref(x, k, s, p, ceil_mode, count_include_pad, divisor_override)
-    y = ag.avg_pool2d(x, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    y = ag.avg_pool2d(_channels_last(x) if channels_last else x, k, s, p, ceil_mode, count_include_pad,
+                      divisor_override)
     np.testing.assert_allclose(y.data, want, rtol=1e-12, atol=1e-12)
     _adjoint_check(lambda t: ag.avg_pool2d(t, k, s, p, ceil_mode, count_include_pad, divisor_override), x,
                    np.random.default_rng(0))

@@ -31,11 +31,9 @@ def max_pool2d_forward(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
         n = t // OH
         oh = t - n * OH
         for ow in range(OW):
-            best = y[n, oh, ow]
-            arg = idx[n, oh, ow]
             for c in range(C):
-                best[c] = -np.inf
-                arg[c] = -1
+                y[n, oh, ow, c] = -np.inf
+                idx[n, oh, ow, c] = -1
             for i in range(KH):
                 h = oh * sh - ph + i * dh
                 if h < 0 or h >= H:
@@ -44,14 +42,13 @@ def max_pool2d_forward(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
                     w = ow * sw - pw + j * dw
                     if w < 0 or w >= W:
                         continue
-                    src = x[n, h, w]
                     flat = h * W + w
                     for c in range(C):
-                        v = src[c]
-                        b = best[c]
-                        if v > b or arg[c] < 0 or (v != v and b == b):
-                            best[c] = v
-                            arg[c] = flat
+                        v = x[n, h, w, c]
+                        b = y[n, oh, ow, c]
+                        if v > b or idx[n, oh, ow, c] < 0 or (v != v and b == b):
+                            y[n, oh, ow, c] = v
+                            idx[n, oh, ow, c] = flat
 
 
 @njit(parallel=True, **_opts)
@@ -64,12 +61,26 @@ def max_pool2d_backward(gy, idx, dx):
         d[:] = 0
         for oh in range(OH):
             for ow in range(OW):
-                g = gy[n, oh, ow]
-                a = idx[n, oh, ow]
                 for c in range(C):
-                    k = a[c]
+                    k = idx[n, oh, ow, c]
                     if k >= 0:
-                        d[k, c] += g[c]
+                        d[k, c] += gy[n, oh, ow, c]
+
+
+@njit(parallel=True, **_opts)
+def max_pool2d_backward_nchw(gy, idx, dx):
+    """As ``max_pool2d_backward``, but ``dx`` is (N, C, H, W) memory."""
+    N, C, H, W = dx.shape
+    OH, OW = gy.shape[1], gy.shape[2]
+    for n in prange(N):
+        d = dx[n].reshape((C, H * W))
+        d[:] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                for c in range(C):
+                    k = idx[n, oh, ow, c]
+                    if k >= 0:
+                        d[c, k] += gy[n, oh, ow, c]
 
 
 @njit(parallel=True, **_opts)
@@ -80,16 +91,15 @@ def avg_pool2d_forward(x, y, rs, re, cs, ce, rinv, cinv):
         n = t // OH
         oh = t - n * OH
         for ow in range(OW):
-            acc = y[n, oh, ow]
-            acc[:] = 0
+            for c in range(C):
+                y[n, oh, ow, c] = 0
             for h in range(rs[oh], re[oh]):
                 for w in range(cs[ow], ce[ow]):
-                    src = x[n, h, w]
                     for c in range(C):
-                        acc[c] += src[c]
+                        y[n, oh, ow, c] += x[n, h, w, c]
             scale = rinv[oh] * cinv[ow]
             for c in range(C):
-                acc[c] *= scale
+                y[n, oh, ow, c] *= scale
 
 
 @njit(parallel=True, **_opts)
@@ -101,10 +111,8 @@ def avg_pool2d_backward(gy, dx, rs, re, cs, ce, rinv, cinv):
         dx[n] = 0
         for oh in range(OH):
             for ow in range(OW):
-                g = gy[n, oh, ow]
                 scale = rinv[oh] * cinv[ow]
                 for h in range(rs[oh], re[oh]):
                     for w in range(cs[ow], ce[ow]):
-                        d = dx[n, h, w]
                         for c in range(C):
-                            d[c] += g[c] * scale
+                            dx[n, h, w, c] += gy[n, oh, ow, c] * scale

@@ -56,6 +56,7 @@ class MaxPool2d(Function):
             _K().max_pool2d_forward(xs, y, idx, *win)
         ctx.idx = idx
         ctx.in_hw = (H, W)
+        ctx.nchw = x.flags.c_contiguous and C > 1  # give the gradient back in the input's layout
         y = _nchw(y).astype(odt, copy=False)
         if return_indices:
             ind = _nchw(idx).astype(np.int64)
@@ -65,20 +66,30 @@ class MaxPool2d(Function):
 
     @staticmethod
     def backward(ctx, g, *unused):
-        return MaxPool2dGrad.apply(g, ctx.idx, ctx.in_hw)
+        return MaxPool2dGrad.apply(g, ctx.idx, ctx.in_hw, ctx.nchw)
 
 
 class MaxPool2dGrad(Function):
-    """Scatter-add ``g`` to the positions ``idx`` (NHWC int32) in an input of size ``in_hw``."""
+    """Scatter-add ``g`` to the positions ``idx`` (NHWC int32) in an input of size ``in_hw``.
+
+    The result is channels-last memory, or ordinary (N, C, H, W) memory with
+    ``nchw``: written there directly, so a leaf input's ``.grad`` in its own
+    layout needs no transposing copy.
+    """
 
     @staticmethod
-    def forward(ctx, g, idx, in_hw):
+    def forward(ctx, g, idx, in_hw, nchw=False):
         gs, odt = _float_nhwc("max_pool2d backward", g)
         N, OH, OW, C = gs.shape
+        ctx.idx = idx
+        if nchw:
+            dx = np.empty((N, C, *in_hw), gs.dtype)
+            if dx.size:
+                _K().max_pool2d_backward_nchw(gs, idx, dx)
+            return dx.astype(odt, copy=False)
         dx = np.empty((N, *in_hw, C), gs.dtype)
         if dx.size:
             _K().max_pool2d_backward(gs, idx, dx)
-        ctx.idx = idx
         return _nchw(dx).astype(odt, copy=False)
 
     @staticmethod
