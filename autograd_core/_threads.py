@@ -46,14 +46,46 @@ def configure():
     _configured = True
     os.environ.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp tbb workqueue")
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-    try:
-        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS that Numba's np.dot calls)
-    except ImportError:  # pragma: no cover - numba's np.dot needs scipy; the kernels will say so
-        pass
+    _load_cython_blas()
     for path in _loaded_openblas():
         if _user_blas_threads and "scipy" not in os.path.basename(os.path.dirname(path)):
             continue  # numpy's (or a shared) BLAS with a thread count the user chose
         _set_blas_threads(path, 1)
+
+
+def _load_cython_blas():
+    """Load ``scipy.linalg.cython_blas``, the BLAS that Numba's ``np.dot`` calls.
+
+    Importing it the normal way first imports the ``scipy.linalg`` package
+    (0.2-0.25 s here, a quarter of the 1 s budget from process start to the
+    first conv2d); the extension module itself needs none of that. So it is
+    loaded from its file and registered under its full name, where Numba (and
+    a later ``import scipy.linalg``) find it. Any surprise: the normal import.
+    """
+    import sys
+    name = "scipy.linalg.cython_blas"
+    if name in sys.modules:
+        return
+    try:
+        import importlib.machinery
+        import importlib.util
+        spec = importlib.util.find_spec("scipy")
+        folder = os.path.join(os.path.dirname(spec.origin), "linalg")
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(folder, "cython_blas" + suffix)
+            if os.path.exists(path):
+                loader = importlib.machinery.ExtensionFileLoader(name, path)
+                mod_spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+                module = importlib.util.module_from_spec(mod_spec)
+                sys.modules[name] = module
+                loader.exec_module(module)
+                return
+    except Exception:  # pragma: no cover - fall back to the ordinary import below
+        sys.modules.pop(name, None)
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401
+    except ImportError:  # pragma: no cover - numba's np.dot needs scipy; the kernels will say so
+        pass
 
 
 def _loaded_openblas():

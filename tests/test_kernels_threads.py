@@ -1,0 +1,54 @@
+"""Thread and import policy of the kernels (see autograd_core/_threads.py), in fresh processes."""
+
+import json
+import subprocess
+import sys
+
+SCRIPT = r"""
+import json, sys, ctypes
+import autograd_core as ag
+report = {"numba_at_import": "numba" in sys.modules}
+import numpy as np
+y = ag.conv2d(np.ones((2, 3, 6, 6), np.float32), np.ones((4, 3, 3, 3), np.float32), padding=1)
+report["value"] = float(y.data[0, 0, 2, 2])
+report["scipy_linalg_imported"] = "scipy.linalg" in sys.modules
+from autograd_core import _threads
+report["blas_threads"] = {}
+for path in _threads._loaded_openblas():
+    lib = ctypes.CDLL(path)
+    for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads", "openblas_get_num_threads"):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            report["blas_threads"][path] = fn()
+            break
+import numba
+report["layer"] = numba.threading_layer()
+from scipy.linalg import cython_blas  # a later import still works
+print(json.dumps(report))
+"""
+
+
+def _run(env_extra=None):
+    import os
+    env = dict(os.environ)
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    env.update(env_extra or {})
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_does_not_load_numba_and_first_kernel_sets_one_blas_thread():
+    r = _run()
+    assert r["numba_at_import"] is False
+    assert r["value"] == 27.0
+    assert r["scipy_linalg_imported"] is False  # only its cython_blas module, loaded directly
+    assert r["blas_threads"] and all(n == 1 for n in r["blas_threads"].values()), r["blas_threads"]
+    assert r["layer"] == "omp"
+
+
+def test_user_choice_of_numpy_blas_threads_is_kept():
+    r = _run({"OPENBLAS_NUM_THREADS": "2"})
+    threads = r["blas_threads"]
+    assert any(n == 2 for p, n in threads.items() if "numpy" in p), threads
+    assert all(n == 1 for p, n in threads.items() if "scipy" in p.split("/")[-2]), threads
