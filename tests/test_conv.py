@@ -132,10 +132,12 @@ def conv_cases(draw, max_side=7):
 
 # --------------------------------------------------------------------------- conv2d
 
-@given(conv_cases())
-def test_conv2d_matches_reference_values_and_all_three_gradients(case):
+@given(conv_cases(), st.booleans())
+def test_conv2d_matches_reference_values_and_all_three_gradients(case, channels_last):
     x, w, b, kw, pads = case
-    xt, wt = ag.tensor(x, requires_grad=True), ag.tensor(w, requires_grad=True)
+    # NCHW memory with <= 4 channels takes the planar kernels, channels-last memory the NHWC ones
+    xt = ag.from_numpy(_channels_last(x) if channels_last else x).requires_grad_()
+    wt = ag.tensor(w, requires_grad=True)
     bt = ag.tensor(b, requires_grad=True) if b is not None else None
     y = ag.conv2d(xt, wt, bt, **kw)
     want = conv_ref(x, w, b, kw["stride"], pads, kw["dilation"], kw["groups"])
@@ -224,17 +226,40 @@ def test_depthwise_conv():
     np.testing.assert_allclose(y.data, conv_ref(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 5), atol=1e-12)
 
 
-def test_channels_last_input_and_output_views():
+def _channels_last(x):
+    """The same (N, C, H, W) values in channels-last memory."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def _is_channels_last(a):
+    return a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+@pytest.mark.parametrize("C", [3, 8])
+def test_both_layouts_give_the_same_values_and_gradients(C):
+    """Few channels in NCHW memory take the planar kernels, the rest the channels-last ones."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 3, 5, 5))
-    w = rng.standard_normal((4, 3, 3, 3))
-    y = ag.conv2d(x, w)
-    assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last memory
-    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    np.testing.assert_allclose(ag.conv2d(x_cl, w).data, y.data, atol=1e-12)
+    x = rng.standard_normal((2, C, 6, 5))
+    w = rng.standard_normal((4, C, 3, 3))
+    gy = rng.standard_normal((2, 4, 4, 3))
+    results = []
+    for arr in (x, _channels_last(x)):
+        xt, wt = ag.from_numpy(arr).requires_grad_(), ag.tensor(w, requires_grad=True)
+        y = ag.conv2d(xt, wt)
+        y.backward(gy)
+        results.append((y, xt.grad.data, wt.grad.data))
+    (y0, dx0, dw0), (y1, dx1, dw1) = results
+    assert _is_channels_last(y1.data)  # channels-last in, channels-last out
+    assert _is_channels_last(y0.data) == (C > 4)  # NCHW in: planar kernels (C <= 4) keep NCHW
+    want = conv_ref(x, w, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    dx, dw, _ = conv_grads_ref(x, w, gy, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    for y_, dx_, dw_ in results:
+        np.testing.assert_allclose(y_.data, want, atol=1e-12)
+        np.testing.assert_allclose(dx_, dx, atol=1e-12)
+        np.testing.assert_allclose(dw_, dw, atol=1e-12)
     w2 = rng.standard_normal((2, 4, 2, 2))
-    z = ag.conv2d(y, w2)  # consumes the channels-last view as is
-    np.testing.assert_allclose(z.data, conv_ref(y.data, w2, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1), atol=1e-12)
+    z = ag.conv2d(y1, w2)  # consumes the channels-last view as is
+    np.testing.assert_allclose(z.data, conv_ref(want, w2, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1), atol=1e-12)
 
 
 def test_unbatched_input():

@@ -225,3 +225,120 @@ def nchw_to_nhwc(x, out):
             for w in range(W):
                 o[w, c] = src[w]
 
+
+
+# --------------------------------------------------------------------------- planar (NCHW) variant
+# For inputs with few channels in ordinary (N, C, H, W) memory (a network's
+# first layers) the transposed im2col works better: row k = (c, i, j) of
+# ``colT`` (K, OH*OW) is the input plane c shifted by tap (i, j), so every copy
+# runs along an image row, and ``W (Cog, K) @ colT`` gives the output already
+# in (C, H, W) order. ``w2`` is the weight reshaped to (G, Cog, K) (no copy),
+# ``w2t`` its (G, K, Cog) transpose; one image per task.
+
+@njit(inline="always", **_opts)
+def _im2row(x, colT, n, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
+    H, W = x.shape[2], x.shape[3]
+    for c in range(cg):
+        for i in range(KH):
+            for j in range(KW):
+                k = (c * KH + i) * KW + j
+                w0 = j * dw - pw
+                lo, hi = _valid(w0, sw, 0, OW, W)
+                for oh in range(OH):
+                    h = oh * sh - ph + i * dh
+                    base = oh * OW
+                    if h < 0 or h >= H:
+                        for ow in range(OW):
+                            colT[k, base + ow] = 0
+                        continue
+                    for ow in range(lo):
+                        colT[k, base + ow] = 0
+                    for ow in range(lo, hi):
+                        colT[k, base + ow] = x[n, c0 + c, h, w0 + ow * sw]
+                    for ow in range(hi, OW):
+                        colT[k, base + ow] = 0
+
+
+@njit(inline="always", **_opts)
+def _row2im_add(colT, dx, n, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
+    H, W = dx.shape[2], dx.shape[3]
+    for c in range(cg):
+        for i in range(KH):
+            for j in range(KW):
+                k = (c * KH + i) * KW + j
+                w0 = j * dw - pw
+                lo, hi = _valid(w0, sw, 0, OW, W)
+                for oh in range(OH):
+                    h = oh * sh - ph + i * dh
+                    if h < 0 or h >= H:
+                        continue
+                    base = oh * OW
+                    for ow in range(lo, hi):
+                        dx[n, c0 + c, h, w0 + ow * sw] += colT[k, base + ow]
+
+
+@njit(parallel=True, **_opts)
+def conv2d_forward_planar(x, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw):
+    """As ``conv2d_forward`` with ``x`` (N, C, H, W) and ``y`` (N, Co, OH, OW)."""
+    N, C = x.shape[0], x.shape[1]
+    G, Cog, K = w2.shape
+    Co, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    Cig = C // G
+    P = OH * OW
+    has_bias = bias.shape[0] > 0
+    for n in prange(N):
+        colT = np.empty((K, P), x.dtype)
+        yn = y[n].reshape((Co, P))
+        for g in range(G):
+            _im2row(x, colT, n, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+            np.dot(w2[g], colT, yn[g * Cog:(g + 1) * Cog])
+        if has_bias:
+            for co in range(Co):
+                b = bias[co]
+                for p in range(P):
+                    yn[co, p] += b
+
+
+@njit(parallel=True, **_opts)
+def conv2d_backward_input_planar(gy, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw):
+    """As ``conv2d_backward_input`` with ``gy`` (N, Co, OH, OW) and ``dx`` (N, C, H, W)."""
+    N, C = dx.shape[0], dx.shape[1]
+    G, K, Cog = w2t.shape
+    Co, OH, OW = gy.shape[1], gy.shape[2], gy.shape[3]
+    Cig = C // G
+    P = OH * OW
+    for n in prange(N):
+        dcol = np.empty((K, P), gy.dtype)
+        gyn = gy[n].reshape((Co, P))
+        dx[n] = 0
+        for g in range(G):
+            np.dot(w2t[g], gyn[g * Cog:(g + 1) * Cog], dcol)
+            _row2im_add(dcol, dx, n, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+
+
+@njit(parallel=True, **_opts)
+def conv2d_backward_weight_planar(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw):
+    """As ``conv2d_backward_weight`` with NCHW arrays; ``dwp`` is (S, G, Cog, K), ``dbp`` (S, Co) or (S, 0)."""
+    N, C = x.shape[0], x.shape[1]
+    S, G, Cog, K = dwp.shape
+    Co, OH, OW = gy.shape[1], gy.shape[2], gy.shape[3]
+    Cig = C // G
+    P = OH * OW
+    for s in prange(S):
+        colT = np.empty((K, P), x.dtype)
+        tmp = np.empty((Cog, K), x.dtype)
+        for n in range(s, N, S):
+            gyn = gy[n].reshape((Co, P))
+            if dbp.shape[1]:
+                for co in range(Co):
+                    acc = dbp[s, co]
+                    for p in range(P):
+                        acc += gyn[co, p]
+                    dbp[s, co] = acc
+            for g in range(G):
+                _im2row(x, colT, n, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+                np.dot(gyn[g * Cog:(g + 1) * Cog], colT.T, tmp)
+                a = dwp[s, g]
+                for co in range(Cog):
+                    for k in range(K):
+                        a[co, k] += tmp[co, k]

@@ -78,6 +78,15 @@ def _gemm_weight_t(w, G):
         w.reshape(G, Co // G, Cig, KH, KW).transpose(0, 1, 3, 4, 2)).reshape(G, Co // G, KH * KW * Cig)
 
 
+_PLANAR_MAX_C = 4  # input channels up to which NCHW memory is convolved as is (measured: README)
+
+
+def _planar(a, C):
+    """Use the planar (NCHW) kernels for ``a``: few input channels ``C`` and ``a`` not channels-last."""
+    channels_last = a.shape[1] > 1 and a.transpose(0, 2, 3, 1).flags.c_contiguous
+    return C <= _PLANAR_MAX_C and not channels_last
+
+
 _CHUNK_BYTES = 1 << 20  # im2col buffer per chunk: fits the 2 MB L2 with room for the GEMM
 
 
@@ -120,10 +129,19 @@ def _forward(x, w, b, p, OH, OW):
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
     cdt, odt = _compute_dtype("conv2d", x, w, b)
-    xs = _nhwc(x.astype(cdt, copy=False))
-    N = xs.shape[0]
-    wm = _gemm_weight(w.astype(cdt, copy=False), G)
     bias = np.zeros(0, cdt) if b is None else np.ascontiguousarray(b, dtype=cdt)
+    N = x.shape[0]
+    if _planar(x, Cig * G):
+        xc = np.ascontiguousarray(x, dtype=cdt)
+        y = np.empty((N, Co, OH, OW), cdt)
+        if N and y.size:
+            w2 = np.ascontiguousarray(w, dtype=cdt).reshape(G, Co // G, Cig * KH * KW)
+            _K().conv2d_forward_planar(xc, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw)
+        elif b is not None:
+            y[...] = bias[:, None, None]
+        return y.astype(odt, copy=False), None
+    xs = _nhwc(x.astype(cdt, copy=False))
+    wm = _gemm_weight(w.astype(cdt, copy=False), G)
     y = np.empty((N, OH, OW, Co), cdt)
     if N and y.size:
         chunk = _chunk(N, OH * OW, wm.shape[1], cdt.itemsize, _threads())
@@ -138,6 +156,13 @@ def _input_grad(gy, w, p, H, W):
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
     cdt, odt = _compute_dtype("conv_transpose2d", gy, w)
+    if _planar(gy, Cig * G):
+        gc = np.ascontiguousarray(gy, dtype=cdt)
+        dx = np.zeros((gc.shape[0], Cig * G, H, W), cdt)
+        if gc.size and dx.size:
+            w2t = np.ascontiguousarray(w.astype(cdt, copy=False).reshape(G, Co // G, Cig * KH * KW).transpose(0, 2, 1))
+            _K().conv2d_backward_input_planar(gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
+        return dx.astype(odt, copy=False)
     gs = _nhwc(gy.astype(cdt, copy=False))
     N, OH, OW, _ = gs.shape
     wmt = _gemm_weight_t(w.astype(cdt, copy=False), G)
@@ -155,6 +180,17 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     """
     sh, sw, ph, pw, dh, dw, G = p
     cdt, odt = _compute_dtype("conv2d weight gradient", x, gy)
+    N, C, Co = x.shape[0], x.shape[1], gy.shape[1]
+    if _planar(gy, C):
+        xc = np.ascontiguousarray(x, dtype=cdt)
+        gc = np.ascontiguousarray(gy, dtype=cdt)
+        slots = max(1, min(_threads(), N))
+        dwp = np.zeros((slots, G, Co // G, C // G * KH * KW), cdt)
+        dbp = np.zeros((slots, Co if with_bias else 0), cdt)
+        if N and gc.size:
+            _K().conv2d_backward_weight_planar(xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
+        dwt = dwp.sum(0).reshape(Co, C // G, KH, KW).astype(odt, copy=False)
+        return (dwt, dbp.sum(0).astype(odt, copy=False)) if with_bias else dwt
     if xs is None or xs.dtype != cdt:
         xs = _nhwc(x.astype(cdt, copy=False))
     gs = _nhwc(gy.astype(cdt, copy=False))
