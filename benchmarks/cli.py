@@ -98,6 +98,8 @@ def build_parser():
     out.add_argument("--json", metavar="FILE", help="write the run (header, raw samples, statistics) as JSON")
     out.add_argument("--markdown", metavar="FILE", help="write the tables as Markdown")
     out.add_argument("--baseline", metavar="FILE", help="an earlier --json run: compare our medians with it")
+    out.add_argument("--stat", choices=["median", "min"], default="median", help="the statistic behind ratios, "
+                     "goals and --baseline (default median; min is steadier when other processes load the machine)")
     out.add_argument("--threshold", type=float, default=0.20, help="slow-down that counts as a regression "
                      "(default 0.20 = 20%%)")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress line")
@@ -286,7 +288,7 @@ def main(argv=None):
                     res = workers[fw].request({"cmd": "run", "case": case.to_dict(), "timing": cfg.to_dict()})
                 entry["results"][fw] = merge_rounds(entry["results"].get(fw), res, cfg.noise_threshold)
                 progress.done(what, res)
-            report.derive(entry, peak)
+            report.derive(entry, peak, args.stat)
             run["cases"].append(entry)
         for fw, w in workers.items():
             meta = run["frameworks"][fw]
@@ -314,8 +316,8 @@ def main(argv=None):
         print(f"wrote {args.markdown}")
     code = 1 if run["summary"]["failed"] or run["summary"]["errors"] else 0
     if baseline is not None:
-        rows = report.compare_baseline(run, baseline, args.threshold)
-        print("\n" + report.baseline_text(rows, args.threshold, args.baseline))
+        rows = report.compare_baseline(run, baseline, args.threshold, stat=args.stat)
+        print("\n" + report.baseline_text(rows, args.threshold, args.baseline, args.stat))
         if any(r[4] == "REGRESSION" for r in rows):
             code = code or 3
     if interrupted:

@@ -25,8 +25,9 @@ def fmt_rate(res):
     return ""
 
 
-def derive(entry, peak_gflops):
-    """Add GFLOP/s, GB/s and the fraction of the sgemm peak to each framework's result."""
+def derive(entry, peak_gflops, stat="median"):
+    """Add GFLOP/s, GB/s and the fraction of the sgemm peak (from medians) to each framework's result,
+    and the ratios ours / other and the goal verdict from ``stat`` (median, or min on a busy machine)."""
     for res in entry["results"].values():
         if res.get("status") != "ok" or not res.get("median"):
             continue
@@ -39,14 +40,15 @@ def derive(entry, peak_gflops):
     ours = entry["results"].get("ours", {})
     entry["ratios"] = {}
     for fw, res in entry["results"].items():
-        if fw != "ours" and ours.get("median") and res.get("median"):
-            entry["ratios"][fw] = ours["median"] / res["median"]
+        if fw != "ours" and ours.get(stat) and res.get(stat):
+            entry["ratios"][fw] = ours[stat] / res[stat]
+    entry["stat"] = stat
     goal = entry["case"].get("goal") or {}
     if goal:
-        entry["goal"] = evaluate_goal(goal, entry)
+        entry["goal"] = evaluate_goal(goal, entry, stat)
 
 
-def evaluate_goal(goal, entry):
+def evaluate_goal(goal, entry, stat="median"):
     ours = entry["results"].get("ours", {})
     out = dict(goal)
     if "max_ratio" in goal:
@@ -54,7 +56,7 @@ def evaluate_goal(goal, entry):
         out["value"] = r
         out["met"] = None if r is None else r <= goal["max_ratio"]
     elif "max_seconds" in goal:
-        v = ours.get("median")
+        v = ours.get(stat)
         out["value"] = v
         out["met"] = None if v is None else v <= goal["max_seconds"]
     return out
@@ -107,7 +109,8 @@ def _columns(run):
         head += [f"{fw} median", "IQR", "min", "rate"]
         if fw == "ours":
             head += ["%peak", "first call"]
-    head += [f"ours/{fw}" for fw in fws if fw != "ours"]
+    stat = "" if _stat_word(run) == "medians" else " (min)"
+    head += [f"ours/{fw}{stat}" for fw in fws if fw != "ours"]
     rows = []
     for entry in run["cases"]:
         row = [entry["title"]]
@@ -159,7 +162,7 @@ def text_report(run):
     goals = goal_rows(run)
     if goals:
         out.append("")
-        out.append("goals (ratio = ours / torch, lower is better; times are medians):")
+        out.append(f"goals (ratio = ours / torch, lower is better; times are {_stat_word(run)}):")
         gh = ["case", "ours", "torch", "ratio", "goal", "met?"]
         gw = [max(len(str(r[i])) for r in [gh] + goals) for i in range(len(gh))]
         out.append("  ".join(str(c).ljust(w) for c, w in zip(gh, gw)))
@@ -205,14 +208,21 @@ def goal_rows(run):
         if g.get("met") is None:
             why = status_cell(ours) or (status_cell(other) if other else f"{vs} not run")
             met = f"n/a ({why})" if why else met
-        rows.append([entry["title"], fmt_cell(ours), fmt_cell(other), f"{ratio:.2f}" if ratio else "-", goal, met])
+        stat = entry.get("stat", "median")
+        rows.append([entry["title"], fmt_cell(ours, stat), fmt_cell(other, stat), f"{ratio:.2f}" if ratio else "-",
+                     goal, met])
     return rows
 
 
-def fmt_cell(res):
+def _stat_word(run):
+    stats = {e.get("stat", "median") for e in run["cases"]}
+    return "minima" if stats == {"min"} else "medians"
+
+
+def fmt_cell(res, stat="median"):
     if not res:
         return "-"
-    return status_cell(res) or fmt_time(res.get("median"))
+    return status_cell(res) or fmt_time(res.get(stat))
 
 
 def markdown_report(run):
@@ -252,8 +262,8 @@ def load_run(path):
     return data
 
 
-def compare_baseline(run, base, threshold, framework="ours"):
-    """Rows (id, old median, new median, new/old, verdict) for cases timed in both runs."""
+def compare_baseline(run, base, threshold, framework="ours", stat="median"):
+    """Rows (id, old, new, new/old, verdict) of ``stat`` (median or min) for cases timed in both runs."""
     old = {e["id"]: e["results"].get(framework, {}) for e in base.get("cases", [])}
     rows = []
     for entry in run["cases"]:
@@ -262,16 +272,16 @@ def compare_baseline(run, base, threshold, framework="ours"):
         if not prev or prev.get("status") != "ok":
             continue
         if cur.get("status") != "ok":
-            rows.append((entry["id"], prev.get("median"), None, None, f"now {cur.get('status', 'missing')}"))
+            rows.append((entry["id"], prev.get(stat), None, None, f"now {cur.get('status', 'missing')}"))
             continue
-        change = cur["median"] / prev["median"]
+        change = cur[stat] / prev[stat]
         verdict = "REGRESSION" if change > 1 + threshold else ("faster" if change < 1 / (1 + threshold) else "same")
-        rows.append((entry["id"], prev["median"], cur["median"], change, verdict))
+        rows.append((entry["id"], prev[stat], cur[stat], change, verdict))
     return rows
 
 
-def baseline_text(rows, threshold, path):
-    out = [f"compared with baseline {path} (threshold {threshold:.0%}, medians of ours):"]
+def baseline_text(rows, threshold, path, stat="median"):
+    out = [f"compared with baseline {path} (threshold {threshold:.0%}, {stat} of ours):"]
     if not rows:
         return out[0] + " no case in common"
     w = max(len(r[0]) for r in rows)
