@@ -31,17 +31,13 @@ class Adadelta(Optimizer):
         _check("Adadelta", "rho", group["rho"], 0.0 <= group["rho"] <= 1.0, "a number in [0, 1]")
 
     def _update(self, group):
-        lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
         for p, g, s in self._params_with_grad(group):
             x = p.data
             if not s:
                 s["step"] = 0
                 s["square_avg"] = np.zeros_like(x)
                 s["acc_delta"] = np.zeros_like(x)
-            if group["maximize"]:
-                g = -g
-            if wd:
-                g = g + wd * x
             s["step"] += 1
             v, u = s["square_avg"], s["acc_delta"]
             v *= rho

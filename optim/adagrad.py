@@ -29,16 +29,12 @@ class Adagrad(Optimizer):
                                       maximize=maximize))
 
     def _update(self, group):
-        lr, decay, wd, eps = group["lr"], group["lr_decay"], group["weight_decay"], group["eps"]
+        lr, decay, eps = group["lr"], group["lr_decay"], group["eps"]
         for p, g, s in self._params_with_grad(group):
             x = p.data
             if not s:
                 s["step"] = 0
                 s["sum"] = np.full_like(x, group["initial_accumulator_value"])
-            if group["maximize"]:
-                g = -g
-            if wd:
-                g = g + wd * x
             t = s["step"] = s["step"] + 1
             acc = s["sum"]
             acc += g * g

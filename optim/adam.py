@@ -34,8 +34,8 @@ class Adam(Optimizer):
 
     def _update(self, group):
         lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-        wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-        for p, g, s in self._params_with_grad(group):
+        wd, amsgrad = group["weight_decay"], group["amsgrad"]
+        for p, g, s in self._params_with_grad(group, l2=not self._decoupled):
             x = p.data
             if not s:
                 s["step"] = 0
@@ -43,13 +43,8 @@ class Adam(Optimizer):
                 s["exp_avg_sq"] = np.zeros_like(x)
             if amsgrad and "max_exp_avg_sq" not in s:
                 s["max_exp_avg_sq"] = np.zeros_like(x)
-            if maximize:
-                g = -g
-            if wd:
-                if self._decoupled:
-                    x *= 1 - lr * wd
-                else:
-                    g = g + wd * x
+            if wd and self._decoupled:
+                x *= 1 - lr * wd
             t = s["step"] = s["step"] + 1
             m, v = s["exp_avg"], s["exp_avg_sq"]
             # one scratch array, reused: this runs for every parameter at every step

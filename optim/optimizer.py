@@ -154,19 +154,31 @@ class Optimizer:
     def _update(self, group):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _params_with_grad(self, group):
-        """``(param, grad array, state dict)`` for the parameters of ``group`` that have a gradient."""
+    def _params_with_grad(self, group, l2=True):
+        """``(param, gradient array, state dict)`` for the parameters of ``group`` that have a gradient.
+
+        The gradient is already negated when ``maximize`` is set, and has the
+        L2 term ``weight_decay * p`` added when ``l2`` (every optimizer but AdamW,
+        whose decay is decoupled from the gradient).
+        """
         state = self.state
+        maximize = group.get("maximize", False)
+        wd = group.get("weight_decay", 0) if l2 else 0
         out = []
         for p in group["params"]:
             g = p.grad
             if g is None:
                 continue
+            g = g.data
+            if maximize:
+                g = -g
+            if wd:
+                g = g + wd * p.data
             s = state.get(p)
             if s is None:
                 s = state[p] = {}
             p._ver[0] += 1  # about to be modified in place
-            out.append((p, g.data, s))
+            out.append((p, g, s))
         return out
 
     # ------------------------------------------------------------------ state dict

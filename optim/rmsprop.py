@@ -34,7 +34,7 @@ class RMSprop(Optimizer):
         _check("RMSprop", "alpha", group["alpha"], 0.0 <= group["alpha"] <= 1.0, "a number in [0, 1]")
 
     def _update(self, group):
-        lr, alpha, eps, wd, mu = group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
+        lr, alpha, eps, mu = group["lr"], group["alpha"], group["eps"], group["momentum"]
         for p, g, s in self._params_with_grad(group):
             x = p.data
             if not s:
@@ -44,10 +44,6 @@ class RMSprop(Optimizer):
                 s["momentum_buffer"] = np.zeros_like(x)
             if group["centered"] and "grad_avg" not in s:
                 s["grad_avg"] = np.zeros_like(x)
-            if group["maximize"]:
-                g = -g
-            if wd:
-                g = g + wd * x
             s["step"] += 1
             v = s["square_avg"]
             v *= alpha

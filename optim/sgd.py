@@ -38,13 +38,8 @@ class SGD(Optimizer):
                 f"{group['momentum']}, dampening={group['dampening']}")
 
     def _update(self, group):
-        lr, mu, damp = group["lr"], group["momentum"], group["dampening"]
-        wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+        lr, mu, damp, nesterov = group["lr"], group["momentum"], group["dampening"], group["nesterov"]
         for p, g, s in self._params_with_grad(group):
-            if maximize:
-                g = -g
-            if wd:
-                g = g + wd * p.data
             if mu:
                 buf = s.get("momentum_buffer")
                 if buf is None:
