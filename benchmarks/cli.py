@@ -349,10 +349,12 @@ def busy_warning(header):
     """A warning when other processes already use the cores the benchmark's threads need."""
     load, cores = header.get("load_average_start"), header.get("cores") or 1
     if load and load[0] > cores - header["threads"] + 0.5:
-        return (f"warning: the machine is busy (load average {load[0]:.1f} on {cores} cores) before the run: "
-                f"with {header['threads']} threads per framework, parallel regions wait for other processes' "
-                f"time slices, so times are inflated and noisy. Rerun when the machine is idle, or compare "
-                f"with --threads 1.")
+        msg = (f"warning: the machine is busy (load average {load[0]:.1f} on {cores} cores) before the run, so "
+               f"times are inflated and noisy")
+        if header["threads"] > 1:
+            msg += (f": with {header['threads']} threads per framework, parallel regions wait for other "
+                    f"processes' time slices. Rerun when the machine is idle, or compare with --threads 1")
+        return msg + "; --rounds 3 --stat min makes ratios steadier."
     return None
 
 
