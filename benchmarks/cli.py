@@ -342,6 +342,8 @@ def merge_rounds(prev, res, noise_threshold):
     merged["total_time"] = prev.get("total_time", 0) + res.get("total_time", 0)
     merged["round_medians"] = prev.get("round_medians", [prev["median"]]) + [res["median"]]
     merged["max_rel_error"] = max(prev.get("max_rel_error", 0), res.get("max_rel_error", 0))
+    if "others_cpu" in prev and "others_cpu" in res:
+        merged["others_cpu"] = (prev["others_cpu"] + res["others_cpu"]) / 2
     return merged
 
 

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 PKG_DIR = pathlib.Path(__file__).resolve().parent
 ROOT = PKG_DIR.parent  # holds autograd_core/, nn/, optim/ in a checkout
@@ -100,6 +101,20 @@ def worker_env(framework, threads, python, extra=None):
     return env, cwd, staged
 
 
+def _cpu_jiffies(pid=None):
+    """Busy clock ticks of the whole machine (pid None) or of one process, from /proc; None elsewhere."""
+    try:
+        if pid is None:
+            with open("/proc/stat") as f:
+                v = [int(x) for x in f.readline().split()[1:]]
+            return sum(v) - v[3] - v[4]  # all but idle and iowait
+        with open(f"/proc/{pid}/stat") as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return int(v[11]) + int(v[12])  # utime + stime, all threads
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Worker:
     """A long-lived worker process for one framework, restarted if it dies."""
 
@@ -165,7 +180,17 @@ class Worker:
             self._start()
             if self.unavailable:
                 return {"status": "unavailable", "reason": self.unavailable}
-        return self._send(req)
+        if req.get("cmd") != "run":
+            return self._send(req)
+        # how much CPU other processes took while this case ran (contention inflates times)
+        pid = self.proc.pid
+        m0, p0, t0 = _cpu_jiffies(), _cpu_jiffies(pid), time.monotonic()
+        res = self._send(req)
+        m1, p1, t1 = _cpu_jiffies(), _cpu_jiffies(pid), time.monotonic()
+        if None not in (m0, p0, m1, p1) and t1 > t0 and isinstance(res, dict):
+            hz = os.sysconf("SC_CLK_TCK")
+            res["others_cpu"] = max(0.0, ((m1 - m0) - (p1 - p0)) / hz / (t1 - t0))
+        return res
 
     def close(self):
         if self.proc is not None:
