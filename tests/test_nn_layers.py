@@ -188,6 +188,7 @@ def test_avg_pool2d_and_adaptive_match_numpy():
     # 6 rows in 3 windows of 2, 6 columns in 2 windows of 3
     np.testing.assert_allclose(nn.AdaptiveAvgPool2d((3, 2))(x).data,
                                x.data.reshape(2, 3, 3, 2, 2, 3).mean(axis=(3, 5)), rtol=1e-12)
+    assert ag.gradcheck(nn.AdaptiveAvgPool2d((4, 3)), (x,))  # overlapping windows for 6 -> 4
 
 
 def test_pool1d_matches_numpy():
@@ -195,6 +196,7 @@ def test_pool1d_matches_numpy():
     np.testing.assert_array_equal(nn.MaxPool1d(2)(x).data, x.data.reshape(2, 3, 4, 2).max(-1))
     np.testing.assert_allclose(nn.AvgPool1d(4)(x).data, x.data.reshape(2, 3, 2, 4).mean(-1), rtol=1e-12)
     assert ag.gradcheck(nn.MaxPool1d(2), (x,))
+    assert ag.gradcheck(nn.AvgPool1d(3, stride=2, padding=1), (x,))
 
 
 # --------------------------------------------------------------------------- activations, flatten, identity
