@@ -2,14 +2,18 @@
 
 Two runtimes want the cores: Numba's OpenMP pool (our parallel kernels) and
 OpenBLAS (numpy's ``@`` and, through SciPy, the ``np.dot`` inside our kernels).
-Measured on the 2-core development machine (see README, "Kernels"):
+Measured on the 2-core development machine (README, "Convolution and pooling"):
 
 * With numpy's OpenBLAS at 2 threads, a 512x512 float32 matmul right after a
-  conv kernel took 36 ms instead of 1.1 ms, and LeNet's C1 conv fwd+bwd 24 ms
-  instead of 13: each pool's idle threads spin and steal the core the other
-  pool is waiting for.
+  conv kernel took 36 ms instead of 1.1 ms: each pool's idle threads spin and
+  steal the core the other pool is waiting for.
 * SciPy's OpenBLAS at 2 threads inside each ``prange`` worker made the conv
   kernels 2-5x slower (four threads on two cores).
+* OpenMP workers that spin while idle (``OMP_WAIT_POLICY=active``, or GNU
+  OpenMP's default spin before sleeping) turned LeNet C1's 2.8 ms fwd+bwd into
+  16 ms, and C3's 4.5 ms into 32 ms, whenever another process wanted a core:
+  times quantised to the 4 ms scheduler tick. Sleeping workers cost a wake-up
+  per kernel (tens of microseconds) and were never pathological.
 
 So, once one runtime owns the cores, the other gets one thread:
 
@@ -19,8 +23,7 @@ So, once one runtime owns the cores, the other gets one thread:
   ``OPENBLAS_NUM_THREADS`` explicitly), prefers Numba's ``omp`` threading layer
   (``workqueue`` launches slowly and is not thread-safe), and asks OpenMP's idle
   workers to sleep rather than spin (``OMP_WAIT_POLICY=passive``) unless the
-  user chose otherwise; a spinning worker fights numpy's single thread between
-  two kernels.
+  user chose otherwise (it takes effect if OpenMP is not loaded yet).
 * Before that first call nothing is changed, so a program that never uses the
   kernels keeps numpy's multi-threaded BLAS.
 
