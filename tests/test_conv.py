@@ -187,6 +187,21 @@ def test_conv2d_gradcheck_and_gradgradcheck(kw):
     assert ag.gradgradcheck(f, (x, w, b))
 
 
+def test_channels_last_kernels_gradcheck_and_gradgradcheck():
+    """More than 4 input channels: the channels-last kernels (the tests above take the planar ones)."""
+    rng = np.random.default_rng(2)
+    x = ag.tensor(rng.standard_normal((1, 6, 4, 5)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((4, 3, 2, 3)), requires_grad=True)
+    b = ag.tensor(rng.standard_normal(4), requires_grad=True)
+
+    def f(x, w, b):
+        return ag.conv2d(x, w, b, stride=(1, 2), padding=1, groups=2)
+
+    assert not ag.conv2d(x, w, b, groups=2).data.flags.c_contiguous  # channels-last result
+    assert ag.gradcheck(f, (x, w, b))
+    assert ag.gradgradcheck(f, (x, w, b))
+
+
 def test_double_backward_through_a_small_cnn():
     """grad of a gradient norm (as in a gradient penalty) through conv, relu-free for smoothness."""
     rng = np.random.default_rng(1)
