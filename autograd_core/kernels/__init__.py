@@ -1,0 +1,21 @@
+"""Numba kernels: pure functions on ndarrays, no autograd knowledge.
+
+``conv``: 2-D cross-correlation forward, input gradient and weight gradient
+(im2col + GEMM, channels-last and planar variants); ``pool``: max and average
+pooling forward and backward. Importing this package is cheap: ``load(name)``
+imports a kernel module, and with it Numba, on first use.
+"""
+
+import importlib
+
+_loaded = {}
+
+
+def load(name):
+    """The kernel module ``name`` ('conv' or 'pool'), threads configured first (see ``_threads``)."""
+    module = _loaded.get(name)
+    if module is None:
+        from .. import _threads
+        _threads.configure()
+        module = _loaded[name] = importlib.import_module(f"{__name__}.{name}")
+    return module

@@ -28,21 +28,13 @@ import numpy as np
 
 from ..function import Function, ShapeError
 from ..tensor import Tensor
+from ..kernels import load as _load_kernels
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "correlate2d", "convolve2d"]
 
-_kernels = None
-
-
 def _K():
     """The Numba kernels, imported (and compiled or loaded from the cache) on first use."""
-    global _kernels
-    if _kernels is None:
-        from .. import _threads
-        _threads.configure()
-        from ..kernels import conv as k
-        _kernels = k
-    return _kernels
+    return _load_kernels("conv")
 
 
 # --------------------------------------------------------------------------- layout helpers

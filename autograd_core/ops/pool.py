@@ -18,22 +18,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function, ShapeError
+from ..kernels import load as _load_kernels
 from .conv import _nhwc, _nchw, _ntuple, _shape, _as_tensor, _compute_dtype
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d"]
 
-_kernels = None
-
 
 def _K():
-    global _kernels
-    if _kernels is None:
-        from .. import _threads
-        _threads.configure()
-        from ..kernels import pool as k
-        _kernels = k
-    return _kernels
+    """The Numba kernels, imported (and compiled or loaded from the cache) on first use."""
+    return _load_kernels("pool")
 
 
 def _float_nhwc(op, a):
