@@ -32,6 +32,7 @@ from ..kernels import load as _load_kernels
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "correlate2d", "convolve2d"]
 
+
 def _K():
     """The Numba kernels, imported (and compiled or loaded from the cache) on first use."""
     return _load_kernels("conv")
