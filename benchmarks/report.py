@@ -96,12 +96,17 @@ def _notes(run):
                     notes.append(f"{fw} {entry['id']}: interpreter start + imports "
                                  f"{fmt_time(st_['start_and_imports_s'])}, then the first conv2d call "
                                  f"{fmt_time(st_['first_call_s'])} (medians)")
-            if st == "ok" and (res.get("others_cpu") or 0) > 0.25:
-                notes.append(f"{fw} contended {entry['id']}: other processes used {res['others_cpu']:.1f} cores "
-                             f"on average while it ran")
-            if st == "ok" and res.get("noisy"):
-                notes.append(f"{fw} noisy {entry['id']}: IQR/median = {res['rel_iqr']:.0%} over "
-                             f"{res['repeats']} samples; rerun on a quieter machine or raise --min-time")
+            if st != "ok":
+                continue
+            busy = (res.get("others_cpu") or 0) > 0.25
+            if res.get("noisy") or busy:
+                what = []
+                if res.get("noisy"):
+                    what.append(f"IQR/median = {res['rel_iqr']:.0%} over {res['repeats']} samples")
+                if busy:
+                    what.append(f"other processes used {res['others_cpu']:.1f} cores while it ran")
+                notes.append(f"{fw} {'noisy' if res.get('noisy') else 'contended'} {entry['id']}: "
+                             f"{'; '.join(what)}")
     return notes
 
 
