@@ -37,11 +37,13 @@ def test_kernels_over_chunkings_and_slots(chunk, slots):
     stride, pad, dil = 2, 1, 1
     y_ref, dx_ref, dw_ref = _reference(x, w, stride, pad, dil)
     y = np.empty_like(y_ref)
-    K.conv2d_forward(x, conv_mod._gemm_weight(w, 1), np.zeros(0), y, 3, 2, stride, stride, pad, pad, dil, dil, chunk)
+    K.conv2d_forward(x, conv_mod._gemm_weight(w, 1), np.zeros(0), y, 3, 2, stride, stride, pad, pad, dil, dil, chunk,
+                     slots)
     np.testing.assert_allclose(y, y_ref, atol=1e-12)
     gy = np.ones_like(y_ref)
     dx = np.full(x.shape, np.nan)  # the kernel must overwrite every element
-    K.conv2d_backward_input(gy, conv_mod._gemm_weight_t(w, 1), dx, 3, 2, stride, stride, pad, pad, dil, dil, chunk)
+    K.conv2d_backward_input(gy, conv_mod._gemm_weight_t(w, 1), dx, 3, 2, stride, stride, pad, pad, dil, dil,
+                            chunk, slots)
     np.testing.assert_allclose(dx, dx_ref, atol=1e-12)
     dwp = np.zeros((slots, 1, 3 * 2 * 3, 4))
     dbp = np.zeros((slots, 4))

@@ -88,18 +88,18 @@ def _col2im_add(col, dx, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
 
 
 @njit(inline="always", **_opts)
-def _forward_chunk(x, wm, bias, y, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw):
+def _forward_chunk(x, wm, bias, y, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw, colbuf, tmpbuf):
     G, K, Cog = wm.shape
     OH, OW, Co = y.shape[1], y.shape[2], y.shape[3]
     Cig = x.shape[3] // G
     rows = nb * OH * OW
-    col = np.empty((rows, K), x.dtype)
+    col = colbuf[:rows]
     yc = y[n0:n0 + nb].reshape((rows, Co))
     if G == 1:
         _im2col(x, col, n0, nb, 0, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
         np.dot(col, wm[0], yc)
     else:
-        tmp = np.empty((rows, Cog), x.dtype)
+        tmp = tmpbuf[:rows]
         for g in range(G):
             _im2col(x, col, n0, nb, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
             np.dot(col, wm[g], tmp)
@@ -113,30 +113,39 @@ def _forward_chunk(x, wm, bias, y, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw):
 
 
 @njit(parallel=True, **_opts)
-def conv2d_forward(x, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk):
-    """``y = x (*) w + bias`` into the preallocated ``y``; ``bias`` may have length 0."""
+def conv2d_forward(x, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nslots):
+    """``y = x (*) w + bias`` into the preallocated ``y``; ``bias`` may have length 0.
+
+    ``nslots`` workers (one per thread) each allocate one patch buffer and take
+    chunks ``s, s + nslots, ...``: the buffer stays in cache from chunk to chunk.
+    """
     N = x.shape[0]
+    G, K, Cog = wm.shape
+    P = y.shape[1] * y.shape[2]
     nchunks = (N + chunk - 1) // chunk
-    for ci in prange(nchunks):
-        n0 = ci * chunk
-        _forward_chunk(x, wm, bias, y, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw)
+    for s in prange(nslots):
+        colbuf = np.empty((chunk * P, K), x.dtype)
+        tmpbuf = np.empty((chunk * P if G > 1 else 0, Cog), x.dtype)
+        for ci in range(s, nchunks, nslots):
+            n0 = ci * chunk
+            _forward_chunk(x, wm, bias, y, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw, colbuf, tmpbuf)
 
 
 
 @njit(inline="always", **_opts)
-def _input_chunk(gy, wmt, dx, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw):
+def _input_chunk(gy, wmt, dx, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw, colbuf, tmpbuf):
     G, Cog, K = wmt.shape
     OH, OW, Co = gy.shape[1], gy.shape[2], gy.shape[3]
     Cig = dx.shape[3] // G
     rows = nb * OH * OW
-    dcol = np.empty((rows, K), gy.dtype)
+    dcol = colbuf[:rows]
     gyc = gy[n0:n0 + nb].reshape((rows, Co))
     dx[n0:n0 + nb] = 0
     if G == 1:
         np.dot(gyc, wmt[0], dcol)
         _col2im_add(dcol, dx, n0, nb, 0, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
     else:
-        tmp = np.empty((rows, Cog), gy.dtype)
+        tmp = tmpbuf[:rows]
         for g in range(G):
             for r in range(rows):
                 for c in range(Cog):
@@ -146,17 +155,22 @@ def _input_chunk(gy, wmt, dx, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw):
 
 
 @njit(parallel=True, **_opts)
-def conv2d_backward_input(gy, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk):
+def conv2d_backward_input(gy, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nslots):
     """``dx`` = gradient of the input (the transposed convolution of ``gy``); overwrites ``dx``.
 
     Each chunk of images owns its slice of ``dx``, so overlapping windows add
-    without races.
+    without races; workers as in ``conv2d_forward``.
     """
     N = gy.shape[0]
+    G, Cog, K = wmt.shape
+    P = gy.shape[1] * gy.shape[2]
     nchunks = (N + chunk - 1) // chunk
-    for ci in prange(nchunks):
-        n0 = ci * chunk
-        _input_chunk(gy, wmt, dx, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw)
+    for s in prange(nslots):
+        colbuf = np.empty((chunk * P, K), gy.dtype)
+        tmpbuf = np.empty((chunk * P if G > 1 else 0, Cog), gy.dtype)
+        for ci in range(s, nchunks, nslots):
+            n0 = ci * chunk
+            _input_chunk(gy, wmt, dx, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw, colbuf, tmpbuf)
 
 
 

@@ -112,13 +112,16 @@ def _compute_dtype(op, *arrays):
 
 # --------------------------------------------------------------------------- the three maps
 
-class _Params(tuple):
-    """(sh, sw, ph, pw, dh, dw, groups): stride, top/left padding, dilation, groups."""
-    __slots__ = ()
+# A convolution's settings travel as p = (sh, sw, ph, pw, dh, dw, groups): stride,
+# top/left padding (the output size fixes the rest), dilation and groups.
 
 
 def _forward(x, w, b, p, OH, OW):
-    """y = F(x, w) + b as an (N, Co, OH, OW) channels-last view, and x in NHWC memory."""
+    """y = F(x, w) + b, (N, Co, OH, OW), and x in NHWC memory for the weight gradient.
+
+    Planar inputs (``_planar``) give NCHW memory and no NHWC x (None); the
+    others a channels-last view.
+    """
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
     cdt, odt = _compute_dtype("conv2d", x, w, b)
@@ -137,15 +140,16 @@ def _forward(x, w, b, p, OH, OW):
     wm = _gemm_weight(w.astype(cdt, copy=False), G)
     y = np.empty((N, OH, OW, Co), cdt)
     if N and y.size:
-        chunk = _chunk(N, OH * OW, wm.shape[1], cdt.itemsize, _threads())
-        _K().conv2d_forward(xs, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
+        nthreads = _threads()
+        chunk = _chunk(N, OH * OW, wm.shape[1], cdt.itemsize, nthreads)
+        _K().conv2d_forward(xs, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
     elif b is not None:
         y[...] = bias
     return _nchw(y).astype(odt, copy=False), xs
 
 
 def _input_grad(gy, w, p, H, W):
-    """dx = Fx*(gy, w) as an (N, C, H, W) channels-last view."""
+    """dx = Fx*(gy, w), (N, C, H, W): NCHW memory if ``gy`` is planar, else a channels-last view."""
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
     cdt, odt = _compute_dtype("conv_transpose2d", gy, w)
@@ -161,8 +165,9 @@ def _input_grad(gy, w, p, H, W):
     wmt = _gemm_weight_t(w.astype(cdt, copy=False), G)
     dx = np.zeros((N, H, W, Cig * G), cdt)
     if N and gs.size and dx.size:
-        chunk = _chunk(N, OH * OW, wmt.shape[2], cdt.itemsize, _threads())
-        _K().conv2d_backward_input(gs, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
+        nthreads = _threads()
+        chunk = _chunk(N, OH * OW, wmt.shape[2], cdt.itemsize, nthreads)
+        _K().conv2d_backward_input(gs, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
     return _nchw(dx).astype(odt, copy=False)
 
 
@@ -364,7 +369,7 @@ def _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=2, transposed=
                     f"weight shape {ws}")
     if nd == 1:
         stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
-    p = _Params((stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], int(groups)))
+    p = (stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], int(groups))
     return p, pads
 
 
