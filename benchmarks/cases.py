@@ -95,18 +95,44 @@ def make_inputs(case):
     return case.spec.inputs(case.p, case.mode, rng, np.dtype(case.dtype))
 
 
-def expected_outputs(case, inputs):
-    """The reference outputs: one dict per checked call (a training step is checked over two steps)."""
+def expected_outputs(case, inputs, exact=False):
+    """The reference outputs: one dict per checked call (a training step is checked over two steps).
+
+    ``exact`` computes a float32 case in float64 (the correctness reference); without it the
+    reference runs in the case's dtype (the ``numpy`` framework, which is timed).
+    """
+    if exact and case.dtype == "float32":
+        inputs = {k: v.astype(np.float64) if v.dtype == np.float32 else v for k, v in inputs.items()}
     return case.spec.expected(case.p, case.mode, inputs)
 
 
 def tolerance(case):
-    if case.dtype == "float64":
-        return 1e-9
-    return 2e-3 if case.kind == "train_step" else 1e-4
+    """(tolerance, norm): the largest accepted error of each output relative to the reference.
+
+    Kernels: max|got - reference| / max|reference|. A training step is compared after two SGD
+    steps, with norms (||got - reference|| / ||reference|| per parameter update): batch norm's
+    backward cancels large terms, so in float32 single elements of an update can be off by a
+    few percent while the update as a whole is right (PyTorch's own float32 ResNet-8 step is
+    within 3e-3 of the float64 reference in norm, 5e-3 elementwise); a real bug (a wrong or
+    missing gradient, a wrong momentum) is off by O(1).
+    """
+    if case.kind == "train_step":
+        return (1e-9 if case.dtype == "float64" else 2e-2), True
+    return (1e-9 if case.dtype == "float64" else 1e-4), False
 
 
-def compare(got, want, tol):
+def _rel_err(val, ref, norm):
+    diff = np.abs(val.astype(np.float64) - ref.astype(np.float64))
+    if not diff.size:
+        return 0.0, diff, 0.0
+    if norm:
+        scale = float(np.linalg.norm(ref.astype(np.float64)))
+        return float(np.linalg.norm(diff)) / max(scale, 1e-30), diff, scale
+    scale = float(np.max(np.abs(ref)))
+    return float(diff.max()) / max(scale, 1e-30), diff, scale
+
+
+def compare(got, want, tol, norm=False):
     """Compare dicts of arrays; return None when they agree, else a message naming the first mismatch."""
     for key, ref in want.items():
         if key not in got:
@@ -117,25 +143,21 @@ def compare(got, want, tol):
             return f"{key}: shape {val.shape}, expected {ref.shape}"
         if not np.all(np.isfinite(val)) and np.all(np.isfinite(ref)):
             return f"{key}: holds NaN or inf, the reference does not"
-        diff = np.abs(val.astype(np.float64) - ref.astype(np.float64))
-        scale = float(np.max(np.abs(ref))) if ref.size else 0.0
-        err = float(diff.max()) if diff.size else 0.0
-        if err > tol * max(scale, 1e-30):
+        rel, diff, scale = _rel_err(val, ref, norm)
+        if rel > tol:
             at = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
-            return (f"{key}: max |got - reference| = {err:.3g} at index {tuple(int(i) for i in at)} "
-                    f"(got {float(val[at]):.6g}, reference {float(ref[at]):.6g}); tolerance {tol:g} x "
-                    f"max|reference| = {tol * scale:.3g}")
+            worst = (f"max |got - reference| = {float(diff.max()):.3g} at index {tuple(int(i) for i in at)} "
+                     f"(got {float(val[at]):.6g}, reference {float(ref[at]):.6g})")
+            if norm:
+                return (f"{key}: ||got - reference|| / ||reference|| = {rel:.3g} > tolerance {tol:g}; "
+                        f"{worst}")
+            return f"{key}: {worst}; tolerance {tol:g} x max|reference| = {tol * scale:.3g}"
     return None
 
 
-def max_rel_error(got, want):
-    worst = 0.0
-    for key, ref in want.items():
-        ref = np.asarray(ref, dtype=np.float64)
-        scale = max(float(np.max(np.abs(ref))) if ref.size else 0.0, 1e-30)
-        worst = max(worst, float(np.max(np.abs(np.asarray(got[key], dtype=np.float64) - ref))) / scale
-                    if ref.size else 0.0)
-    return worst
+def max_rel_error(got, want, norm=False):
+    """The largest relative error over the outputs (as ``compare`` measures it)."""
+    return max((_rel_err(np.asarray(got[k]), np.asarray(ref), norm)[0] for k, ref in want.items()), default=0.0)
 
 
 # --------------------------------------------------------------------------- parameter helpers

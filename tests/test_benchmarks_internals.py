@@ -218,7 +218,7 @@ def test_worker_reports_a_wrong_result_and_does_not_time_it():
     assert res["status"] == "failed" and "wrong result, y:" in res["error"]
     assert "samples" not in res
     res = worker.run_case(_FakeFramework(broken=False), case.to_dict(), quick, "fake")
-    assert res["status"] == "ok" and res["repeats"] >= 3 and res["max_rel_error"] == 0
+    assert res["status"] == "ok" and res["repeats"] >= 3 and res["max_rel_error"] < 1e-5
     res = worker.run_case(_FakeFramework(missing=True), case.to_dict(), quick, "fake")
     assert res == {"status": "unavailable", "reason": "no conv2d here"}
 
