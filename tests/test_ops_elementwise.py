@@ -184,3 +184,15 @@ def test_inplace_broadcasts_the_other_operand_but_not_self():
         ag.ones(3).mul_(ag.ones(2, 3))
     with pytest.raises(TypeError, match="add_: result dtype float64 cannot be stored in place into a tensor of dtype int64"):
         ag.arange(3).add_(ag.ones(3))
+
+
+def test_masked_gradients_are_exactly_zero_even_for_nan_upstream():
+    # ReLU, clamp and where send exactly 0 (not NaN) where they are off, like PyTorch
+    for dtype in (np.float32, np.float64):
+        x = ag.tensor(np.array([-1.0, 2.0, 3.0], dtype=dtype), requires_grad=True)
+        x.relu().backward(ag.tensor(np.array([np.nan, np.inf, 1.0], dtype=dtype)))
+        assert x.grad.dtype == dtype
+        np.testing.assert_array_equal(x.grad.numpy(), [0.0, np.inf, 1.0])
+        x.grad = None
+        ag.where(x.data > 0, x, 0.0).backward(ag.tensor(np.array([np.nan, 2.0, 3.0], dtype=dtype)))
+        np.testing.assert_array_equal(x.grad.numpy(), [0.0, 2.0, 3.0])

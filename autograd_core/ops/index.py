@@ -11,7 +11,7 @@ import numpy as np
 
 from ..function import Function, _state
 from ..tensor import Tensor
-from .elementwise import Where, _check_inplace_allowed, _write_back
+from .elementwise import Mask, _check_inplace_allowed, _write_back
 from .shape import _as_view
 
 _BASIC = (int, slice, type(None), type(Ellipsis), np.integer)
@@ -115,7 +115,7 @@ class SetItem(Function):
     @staticmethod
     def backward(ctx, g):
         need = ctx.needs_input_grad
-        return (Where.apply(ctx.keep, g, 0.0) if need[0] else None,
+        return (Mask.apply(g, ctx.keep) if need[0] else None,
                 g[ctx.index] if need[1] else None)
 
 
