@@ -155,19 +155,23 @@ def _input_grad(gy, w, p, H, W):
     cdt, odt = _compute_dtype("conv_transpose2d", gy, w)
     if _planar(gy, Cig * G):
         gc = np.ascontiguousarray(gy, dtype=cdt)
-        dx = np.zeros((gc.shape[0], Cig * G, H, W), cdt)
+        dx = np.empty((gc.shape[0], Cig * G, H, W), cdt)  # the kernel zeroes each image first
         if gc.size and dx.size:
             w2t = np.ascontiguousarray(w.astype(cdt, copy=False).reshape(G, Co // G, Cig * KH * KW).transpose(0, 2, 1))
             _K().conv2d_backward_input_planar(gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
+        else:
+            dx[...] = 0
         return dx.astype(odt, copy=False)
     gs = _nhwc(gy.astype(cdt, copy=False))
     N, OH, OW, _ = gs.shape
     wmt = _gemm_weight_t(w.astype(cdt, copy=False), G)
-    dx = np.zeros((N, H, W, Cig * G), cdt)
+    dx = np.empty((N, H, W, Cig * G), cdt)  # the kernel zeroes each chunk first
     if N and gs.size and dx.size:
         nthreads = _threads()
         chunk = _chunk(N, OH * OW, wmt.shape[2], cdt.itemsize, nthreads)
         _K().conv2d_backward_input(gs, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
+    else:
+        dx[...] = 0
     return _nchw(dx).astype(odt, copy=False)
 
 
