@@ -267,7 +267,10 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
     _state.anomaly = False
     try:
         # each node becomes ready exactly once: when its last dependency delivers
-        ready = list(dict.fromkeys(e[0] for e in roots if e[1] >= 0 and deps[e[0]] == 0))
+        ready = []
+        for e in roots:
+            if e[1] >= 0 and deps[e[0]] == 0 and e[0] not in ready:
+                ready.append(e[0])
         while ready:
             node = ready.pop()
             grads = buf.pop(node, None) or [None] * node._n_out
@@ -279,7 +282,8 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
                         capture[id(node), k] = grads[k]
                 if not _must_run(node, needed, capture):
                     continue
-            if any(g is not None for g in grads):  # else no gradient reached it (e.g. overwritten by copy_)
+            # (no gradient reaches a node whose output was overwritten, e.g. by copy_)
+            if grads[0] is not None or (node._n_out > 1 and any(g is not None for g in grads)):
                 _run_node(node, grads, create_graph, anomaly, buf, leaves, shared)
             if not retain_graph:  # free early: nothing needs this node's saved tensors now
                 node._saved = None

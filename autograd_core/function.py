@@ -349,8 +349,24 @@ class Function:
         else:
             datas = [a.data if isinstance(a, Tensor) else a for a in args]
         if rec:
+            # the node's edges: where each argument's gradient goes (computed before
+            # forward, in one pass)
+            needs, nxt, meta = [], [], []
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    gf = a.grad_fn
+                    d = a.data
+                    needs.append(True)
+                    nxt.append((gf, a._output_nr) if gf is not None else (a, -1))
+                    meta.append((d.shape, d.dtype))
+                else:
+                    needs.append(False)
+                    nxt.append(None)
+                    meta.append(None)
             ctx._rec = True
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            ctx.needs_input_grad = tuple(needs)
+            ctx._next = tuple(nxt)
+            ctx._in_meta = tuple(meta)
         try:
             out = cls.forward(ctx, *datas, **kwargs)
         except ShapeError:
@@ -396,23 +412,11 @@ class Function:
 
 
 def _record(ctx, args, outs, tensors, anomaly):
-    """Attach graph edges and saved tensors to ``ctx`` after a recorded forward.
+    """Resolve what forward saved, after a recorded forward (edges were set by apply).
 
     ``outs`` are the objects forward returned (before conversion to ndarrays),
     so saved outputs are recognised by identity even when numpy returned scalars.
     """
-    nxt = []
-    meta = []
-    for a in args:
-        if isinstance(a, Tensor) and a.requires_grad:
-            gf = a.grad_fn
-            nxt.append((gf, a._output_nr) if gf is not None else (a, -1))
-            meta.append((a.data.shape, a.data.dtype))
-        else:
-            nxt.append(None)
-            meta.append(None)
-    ctx._next = tuple(nxt)
-    ctx._in_meta = tuple(meta)
     to_save = ctx.__dict__.pop("_to_save", None)
     if to_save is not None:
         ctx._saved = [_saved_item(item, args, outs, tensors) for item in to_save]
