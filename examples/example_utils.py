@@ -113,7 +113,7 @@ def fit(model, x, y, epochs, lr=1e-3, batch_size=64, params=None, name="train"):
     return loss
 
 
-def add_lenet5_args(p, samples=2000, epochs=2):
+def add_lenet5_args(p, samples=5000, epochs=3):
     p.add_argument("--checkpoint", metavar="PATH",
                    help="a checkpoint.npz written by train_lenet5.py (default: train a LeNet-5 here first)")
     p.add_argument("--train-samples", type=int, default=samples,
