@@ -147,13 +147,16 @@ def main(argv=None):
         no_matplotlib()
     else:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-        for name, r in results.items():
-            epochs = np.arange(1, args.epochs + 1)
-            ax1.plot(epochs, [h["loss"] for h in r["history"]], "o-", label=f"{name}: training loss")
-            ax1.plot(epochs, [1 - h["test_acc"] for h in r["history"]], "s--", label=f"{name}: test error")
-            ax2.semilogy(np.arange(1, len(r["grad_norms_at_init"]) + 1), r["grad_norms_at_init"], "o-", label=name)
-        ax1.set(xlabel="epoch", title=f"{depth} layers on Fashion-MNIST")
+        epochs = np.arange(1, args.epochs + 1)
+        for (name, r), color in zip(results.items(), ("C0", "C1")):
+            ax1.plot(epochs, [h["loss"] for h in r["history"]], "o-", color=color, label=f"{name}: training loss")
+            ax1.plot(epochs, [1 - h["test_acc"] for h in r["history"]], "s--", color=color,
+                     label=f"{name}: test error")
+            norms = r["grad_norms_at_init"]
+            ax2.semilogy(np.arange(1, len(norms) + 1), norms, "o-", color=color, label=name)
+        ax1.set(xlabel="epoch", xticks=epochs, title=f"{depth} layers on Fashion-MNIST")
         ax2.set(xlabel="convolution (input side first)", ylabel="gradient norm", title="Gradient at initialisation")
+        ax2.xaxis.get_major_locator().set_params(integer=True)
         for ax in (ax1, ax2):
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)

@@ -118,6 +118,7 @@ def main(argv=None):
             ax.errorbar(shots, [np.mean(r[key]) for r in rows], [np.std(r[key]) for r in rows], fmt=style,
                         capsize=3, label=label)
         ax.set_xscale("log")
+        ax.set_xticks(shots, [str(n) for n in shots])
         ax.set(xlabel="training images per class", ylabel="test accuracy (new classes)", ylim=(0, 1),
                title="Few-shot learning of five new classes")
         ax.grid(alpha=0.3)
