@@ -22,7 +22,7 @@ chunk and group; BLAS runs single-threaded inside (see ``_threads.py``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uint64
 
 _opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 
@@ -35,6 +35,11 @@ def _valid(o0, step, n, OUT, L):
     return min(lo, OUT), max(min(hi, OUT), min(lo, OUT))
 
 
+# Index arithmetic in the copy loops is unsigned (uint64): Numba checks every
+# signed index for negative wrap-around, which kept these loops from
+# vectorising (2-3x slower measured). Every unsigned offset below is >= 0 by
+# construction (taps outside the input are skipped first).
+
 @njit(inline="always", **_opts)
 def _im2col(x, col, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
     """Fill ``col`` (nb*OH*OW, KH*KW*cg) with the patches of images n0..n0+nb, channels c0..c0+cg.
@@ -42,7 +47,11 @@ def _im2col(x, col, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
     Loops run tap by tap over a row of outputs, with the in-bounds range of
     output columns computed once per tap, so the copy loops have no branches.
     """
-    H, W = x.shape[1], x.shape[2]
+    N, H, W, C = x.shape
+    K = col.shape[1]
+    xf = x.reshape(N * H * W * C)
+    cf = col.reshape(col.shape[0] * K)
+    ucg = uint64(cg)
     for n in range(n0, n0 + nb):
         for oh in range(OH):
             r0 = ((n - n0) * OH + oh) * OW
@@ -54,22 +63,29 @@ def _im2col(x, col, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
                     lo, hi = _valid(w0, sw, 0, OW, W)
                     if h < 0 or h >= H:
                         lo, hi = OW, OW
-                    for ow in range(0, lo):
-                        for c in range(cg):
-                            col[r0 + ow, k + c] = 0
+                    for ow in range(lo):
+                        d = uint64((r0 + ow) * K + k)
+                        for c in range(ucg):
+                            cf[d + c] = 0
                     for ow in range(lo, hi):
-                        w = w0 + ow * sw
-                        for c in range(cg):
-                            col[r0 + ow, k + c] = x[n, h, w, c0 + c]
-                    for ow in range(max(lo, hi), OW):
-                        for c in range(cg):
-                            col[r0 + ow, k + c] = 0
+                        s = uint64(((n * H + h) * W + w0 + ow * sw) * C + c0)
+                        d = uint64((r0 + ow) * K + k)
+                        for c in range(ucg):
+                            cf[d + c] = xf[s + c]
+                    for ow in range(hi, OW):
+                        d = uint64((r0 + ow) * K + k)
+                        for c in range(ucg):
+                            cf[d + c] = 0
 
 
 @njit(inline="always", **_opts)
 def _col2im_add(col, dx, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
     """Add the patch gradients ``col`` back into ``dx`` (the adjoint of ``_im2col``)."""
-    H, W = dx.shape[1], dx.shape[2]
+    N, H, W, C = dx.shape
+    K = col.shape[1]
+    df = dx.reshape(N * H * W * C)
+    cf = col.reshape(col.shape[0] * K)
+    ucg = uint64(cg)
     for n in range(n0, n0 + nb):
         for oh in range(OH):
             r0 = ((n - n0) * OH + oh) * OW
@@ -81,10 +97,11 @@ def _col2im_add(col, dx, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
                     k = (i * KW + j) * cg
                     w0 = j * dw - pw
                     lo, hi = _valid(w0, sw, 0, OW, W)
-                    for ow in range(lo, hi):
-                        w = w0 + ow * sw
-                        for c in range(cg):
-                            dx[n, h, w, c0 + c] += col[r0 + ow, k + c]
+                    for o in range(lo, hi):
+                        s = uint64((r0 + o) * K + k)
+                        d = uint64(((n * H + h) * W + w0 + o * sw) * C + c0)
+                        for c in range(ucg):
+                            df[d + c] += cf[s + c]
 
 
 @njit(inline="always", **_opts)
@@ -252,10 +269,12 @@ def nchw_to_nhwc(x, out):
 @njit(inline="always", **_opts)
 def _im2row(x, colT, n, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
     H, W = x.shape[2], x.shape[3]
+    usw = uint64(sw)
     for c in range(cg):
         for i in range(KH):
             for j in range(KW):
                 k = (c * KH + i) * KW + j
+                row = colT[k]
                 w0 = j * dw - pw
                 lo, hi = _valid(w0, sw, 0, OW, W)
                 for oh in range(OH):
@@ -263,32 +282,39 @@ def _im2row(x, colT, n, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
                     base = oh * OW
                     if h < 0 or h >= H:
                         for ow in range(OW):
-                            colT[k, base + ow] = 0
+                            row[base + ow] = 0
                         continue
                     for ow in range(lo):
-                        colT[k, base + ow] = 0
-                    for ow in range(lo, hi):
-                        colT[k, base + ow] = x[n, c0 + c, h, w0 + ow * sw]
+                        row[base + ow] = 0
+                    xr = x[n, c0 + c, h]
+                    s = uint64(w0 + lo * sw)
+                    d = uint64(base + lo)
+                    for t in range(uint64(hi - lo)):
+                        row[d + t] = xr[s + t * usw]
                     for ow in range(hi, OW):
-                        colT[k, base + ow] = 0
+                        row[base + ow] = 0
 
 
 @njit(inline="always", **_opts)
 def _row2im_add(colT, dx, n, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
     H, W = dx.shape[2], dx.shape[3]
+    usw = uint64(sw)
     for c in range(cg):
         for i in range(KH):
             for j in range(KW):
                 k = (c * KH + i) * KW + j
+                row = colT[k]
                 w0 = j * dw - pw
                 lo, hi = _valid(w0, sw, 0, OW, W)
                 for oh in range(OH):
                     h = oh * sh - ph + i * dh
                     if h < 0 or h >= H:
                         continue
-                    base = oh * OW
-                    for ow in range(lo, hi):
-                        dx[n, c0 + c, h, w0 + ow * sw] += colT[k, base + ow]
+                    dr = dx[n, c0 + c, h]
+                    d = uint64(w0 + lo * sw)
+                    s = uint64(oh * OW + lo)
+                    for t in range(uint64(hi - lo)):
+                        dr[d + t * usw] += row[s + t]
 
 
 @njit(parallel=True, **_opts)
