@@ -95,7 +95,8 @@ def main(argv=None):
         rows = results[name] = []
         for k, c in enumerate(classes):
             rows.append({"class": CLASSES[c], "score_before": float(score0[k]), "score_after": float(score[k]),
-                         "p_before": float(p0[k]), "p_after": float(prob[k]), "mean_pixel": float(images[name][k].mean())})
+                         "p_before": float(p0[k]), "p_after": float(prob[k]),
+                         "mean_pixel": float(images[name][k].mean())})
             print(f"{CLASSES[c]:12s}  {score0[k]:18.1f} -> {score[k]:7.1f}   {p0[k]:19.3f} -> {prob[k]:7.3f}   "
                   f"{images[name][k].mean():10.3f}")
 

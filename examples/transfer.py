@@ -68,7 +68,8 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3, help="draws of the few images per comparison")
     p.add_argument("--epochs", type=int, default=10, help="epochs of step 1, on the first five classes")
     p.add_argument("--source-samples", type=int, default=None, help="use only N images in step 1 (default: all)")
-    p.add_argument("--steps", type=int, default=100, help="full-batch steps of fine-tuning and of training from scratch")
+    p.add_argument("--steps", type=int, default=100,
+                   help="full-batch steps of fine-tuning and of training from scratch")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join("runs", "transfer"))
@@ -114,7 +115,8 @@ def main(argv=None):
     else:
         fig, ax = plt.subplots(figsize=(5, 3.5))
         shots = [r["shots"] for r in rows]
-        for key, style, label in (("transfer", "o-", "transfer (frozen convolutions)"), ("scratch", "s--", "from scratch")):
+        for key, style, label in (("transfer", "o-", "transfer (frozen convolutions)"),
+                                  ("scratch", "s--", "from scratch")):
             ax.errorbar(shots, [np.mean(r[key]) for r in rows], [np.std(r[key]) for r in rows], fmt=style,
                         capsize=3, label=label)
         ax.set_xscale("log")

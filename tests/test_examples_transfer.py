@@ -26,7 +26,8 @@ def test_fine_tuning_changes_only_what_is_not_frozen():
     assert all(not p.requires_grad for p in model.features.parameters())
     assert all(p.requires_grad for p in model.classifier.parameters())
     head = model.classifier[-1]
-    assert head.weight.shape == (5, 84) and not np.array_equal(head.weight.detach().numpy(), before["classifier.5.weight"])
+    assert head.weight.shape == (5, 84)
+    assert not np.array_equal(head.weight.detach().numpy(), before["classifier.5.weight"])
 
     x, y, _, _ = example_utils.fashion(n_train=60, classes=transfer.TARGET)
     transfer.fine_tune(model, x, y - 5, steps=5, lr=1e-2)
