@@ -48,6 +48,22 @@ def is_grad_enabled() -> bool:
     return _state.enabled
 
 
+def _with_grad_mode(fn, mode):
+    """``fn`` wrapped to run with grad mode ``mode`` (the decorator form of the context managers)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        prev = _state.enabled
+        _state.enabled = mode
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _state.enabled = prev
+
+    return wrapper
+
+
 class set_grad_enabled:
     """Set grad mode on or off; usable as a function, a context manager or a decorator."""
 
@@ -64,21 +80,8 @@ class set_grad_enabled:
         return False
 
     def __call__(self, fn):
-        mode = self.mode
         _state.enabled = self.prev  # used as a decorator: undo the call-time switch
-
-        def wrapper(*args, **kwargs):
-            prev = _state.enabled
-            _state.enabled = mode
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _state.enabled = prev
-
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = getattr(fn, "__doc__", None)
-        wrapper.__wrapped__ = fn
-        return wrapper
+        return _with_grad_mode(fn, self.mode)
 
 
 class _GradModeContext:
@@ -94,20 +97,7 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
-        mode = self._mode
-
-        def wrapper(*args, **kwargs):
-            prev = _state.enabled
-            _state.enabled = mode
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _state.enabled = prev
-
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = getattr(fn, "__doc__", None)
-        wrapper.__wrapped__ = fn
-        return wrapper
+        return _with_grad_mode(fn, self._mode)
 
 
 class no_grad(_GradModeContext):
@@ -387,27 +377,21 @@ class Function:
             out = _asarray(out)
         if anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
             _forward_anomaly(cls, out, 0)
-        if not rec or out.dtype.kind not in "fc":
-            t = _new(Tensor)
-            t.data = out
-            t.requires_grad = False
-            t.grad_fn = None
-            t._output_nr = 0
-            t._ver = [0]
-            t._base = None
-            t.grad = None
-            t._hooks = None
-            return t
+        # (Tensor._wrap inlined: this is the hottest path of the package)
         t = _new(Tensor)
         t.data = out
-        t.requires_grad = True
-        t.grad_fn = ctx
         t._output_nr = 0
         t._ver = [0]
         t._base = None
         t.grad = None
         t._hooks = None
-        _record(ctx, args, (raw,), (t,), anomaly)
+        if rec and out.dtype.kind in "fc":
+            t.requires_grad = True
+            t.grad_fn = ctx
+            _record(ctx, args, (raw,), (t,), anomaly)
+        else:
+            t.requires_grad = False
+            t.grad_fn = None
         return t
 
 
@@ -436,15 +420,10 @@ def _saved_item(item, args, outs, tensors):
             # A fresh Tensor sharing data, version counter and node with the output,
             # so the node does not keep its own output alive (no reference cycle) yet
             # backward can differentiate through it.
-            t = _new(Tensor)
-            t.data = src.data
-            t.requires_grad = src.requires_grad
+            t = Tensor._wrap(src.data, src.requires_grad)
             t.grad_fn = src.grad_fn
             t._output_nr = k
             t._ver = src._ver
-            t._base = None
-            t.grad = None
-            t._hooks = None
             return (t, src._ver, src._ver[0])
     for a in args:
         if isinstance(a, Tensor) and a.data is item:
