@@ -1,14 +1,15 @@
 """The one place that decides thread counts.
 
 Two runtimes want the cores: Numba's OpenMP pool (our parallel kernels) and
-OpenBLAS (numpy's ``@`` and, through SciPy, the ``np.dot`` inside our kernels).
+OpenBLAS (numpy's ``@``, and the GEMMs inside our kernels, ``kernels/blas.py``).
 Measured on the 2-core development machine (README, "Convolution and pooling"):
 
 * With numpy's OpenBLAS at 2 threads, a 512x512 float32 matmul right after a
   conv kernel took 36 ms instead of 1.1 ms: each pool's idle threads spin and
   steal the core the other pool is waiting for.
-* SciPy's OpenBLAS at 2 threads inside each ``prange`` worker made the conv
-  kernels 2-5x slower (four threads on two cores).
+* OpenBLAS at 2 threads inside each ``prange`` worker made the conv kernels
+  2-5x slower (four threads on two cores; measured with SciPy's OpenBLAS, which
+  the kernels called through Numba's ``np.dot`` before ``kernels/blas.py``).
 * OpenMP workers that spin while idle (``OMP_WAIT_POLICY=active``, or GNU
   OpenMP's default spin before sleeping) turned LeNet C1's 2.8 ms fwd+bwd into
   16 ms, and C3's 4.5 ms into 32 ms, whenever another process wanted a core:
@@ -18,9 +19,9 @@ Measured on the 2-core development machine (README, "Convolution and pooling"):
 So, once one runtime owns the cores, the other gets one thread:
 
 * ``configure()`` runs at the first conv/pool call (not at import: importing
-  Numba costs 0.3-0.5 s). It sets every loaded OpenBLAS to one thread (SciPy's
-  always, since it runs inside our parallel loops; numpy's unless the user set
-  ``OPENBLAS_NUM_THREADS`` explicitly), prefers Numba's ``omp`` threading layer
+  Numba costs 0.3-0.5 s). It sets every loaded OpenBLAS to one thread, numpy's
+  included, whatever ``OPENBLAS_NUM_THREADS`` says: the kernels call it inside
+  their parallel loops. It prefers Numba's ``omp`` threading layer
   (``workqueue`` launches slowly and is not thread-safe), and asks OpenMP's idle
   workers to sleep rather than spin (``OMP_WAIT_POLICY=passive``) unless the
   user chose otherwise (it takes effect if OpenMP is not loaded yet).
@@ -38,7 +39,6 @@ from __future__ import annotations
 import os
 
 _configured = False
-_user_blas_threads = "OPENBLAS_NUM_THREADS" in os.environ  # read before anything else can set it
 
 
 def configure():
@@ -50,20 +50,23 @@ def configure():
     os.environ.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp tbb workqueue")
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     _load_cython_blas()
+    from .kernels import blas  # noqa: F401  (loads the BLAS the kernels call, numpy's OpenBLAS)
     for path in _loaded_openblas():
-        if _user_blas_threads and "scipy" not in os.path.basename(os.path.dirname(path)):
-            continue  # numpy's (or a shared) BLAS with a thread count the user chose
         _set_blas_threads(path, 1)
 
 
 def _load_cython_blas():
-    """Load ``scipy.linalg.cython_blas``, the BLAS that Numba's ``np.dot`` calls.
+    """Load ``scipy.linalg.cython_blas`` (if SciPy is installed) without ``scipy.linalg``.
 
-    Importing it the normal way first imports the ``scipy.linalg`` package
-    (0.2-0.25 s here, a quarter of the 1 s budget from process start to the
-    first conv2d); the extension module itself needs none of that. So it is
-    loaded from its file and registered under its full name, where Numba (and
-    a later ``import scipy.linalg``) find it. Any surprise: the normal import.
+    Numba imports ``scipy.linalg.cython_blas`` when it sets up its array
+    functions (``numba.np.arraymath``), whether or not our kernels use it (they
+    do not: ``kernels/blas.py``). The normal import first imports the
+    ``scipy.linalg`` package: 0.17-0.25 s here, a quarter of the 1 s budget from
+    process start to the first conv2d. The extension module itself needs none of
+    that, so it is loaded from its file and registered under its full name,
+    where Numba finds it (``from scipy.linalg import cython_blas`` works later
+    too; only the attribute ``scipy.linalg.cython_blas`` does not appear).
+    Without SciPy, or on any surprise, nothing is done here.
     """
     import sys
     name = "scipy.linalg.cython_blas"
@@ -83,12 +86,8 @@ def _load_cython_blas():
                 sys.modules[name] = module
                 loader.exec_module(module)
                 return
-    except Exception:  # pragma: no cover - fall back to the ordinary import below
+    except Exception:  # pragma: no cover - no SciPy, or an unusual layout: Numba imports it itself
         sys.modules.pop(name, None)
-    try:
-        import scipy.linalg.cython_blas  # noqa: F401
-    except ImportError:  # pragma: no cover - numba's np.dot needs scipy; the kernels will say so
-        pass
 
 
 def _loaded_openblas():

@@ -16,13 +16,18 @@ argument.
 
 Each parallel kernel splits the batch into chunks of ``chunk`` images (the
 caller sizes a chunk's im2col buffer to stay in L2) and calls BLAS once per
-chunk and group; BLAS runs single-threaded inside (see ``_threads.py``).
+chunk and group (``blas.dot_into``/``dot_acc``: numpy's OpenBLAS, no SciPy),
+single-threaded inside the parallel loops (see ``_threads.py``). A group's
+channels are a column block of the NHWC rows, which BLAS reads and writes in
+place through its leading dimension.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange, uint64
+
+from .blas import dot_acc, dot_into
 
 _opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 
@@ -105,24 +110,16 @@ def _col2im_add(col, dx, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
 
 
 @njit(inline="always", **_opts)
-def _forward_chunk(x, wm, bias, y, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw, colbuf, tmpbuf):
+def _forward_chunk(x, wm, bias, y, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw, colbuf):
     G, K, Cog = wm.shape
     OH, OW, Co = y.shape[1], y.shape[2], y.shape[3]
     Cig = x.shape[3] // G
     rows = nb * OH * OW
     col = colbuf[:rows]
     yc = y[n0:n0 + nb].reshape((rows, Co))
-    if G == 1:
-        _im2col(x, col, n0, nb, 0, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
-        np.dot(col, wm[0], yc)
-    else:
-        tmp = tmpbuf[:rows]
-        for g in range(G):
-            _im2col(x, col, n0, nb, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
-            np.dot(col, wm[g], tmp)
-            for r in range(rows):
-                for c in range(Cog):
-                    yc[r, g * Cog + c] = tmp[r, c]
+    for g in range(G):
+        _im2col(x, col, n0, nb, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+        dot_into(col, wm[g], yc[:, g * Cog:(g + 1) * Cog])
     if bias.shape[0]:
         for r in range(rows):
             for c in range(Co):
@@ -136,21 +133,18 @@ def conv2d_forward(x, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nslots
     ``nslots`` workers (one per thread) each allocate one patch buffer and take
     chunks ``s, s + nslots, ...``: the buffer stays in cache from chunk to chunk.
     """
-    N = x.shape[0]
-    G, K, Cog = wm.shape
+    N, K = x.shape[0], wm.shape[1]
     P = y.shape[1] * y.shape[2]
     nchunks = (N + chunk - 1) // chunk
     for s in prange(nslots):
         colbuf = np.empty((chunk * P, K), x.dtype)
-        tmpbuf = np.empty((chunk * P if G > 1 else 0, Cog), x.dtype)
         for ci in range(s, nchunks, nslots):
             n0 = ci * chunk
-            _forward_chunk(x, wm, bias, y, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw, colbuf, tmpbuf)
-
+            _forward_chunk(x, wm, bias, y, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw, colbuf)
 
 
 @njit(inline="always", **_opts)
-def _input_chunk(gy, wmt, dx, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw, colbuf, tmpbuf):
+def _input_chunk(gy, wmt, dx, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw, colbuf):
     G, Cog, K = wmt.shape
     OH, OW, Co = gy.shape[1], gy.shape[2], gy.shape[3]
     Cig = dx.shape[3] // G
@@ -158,17 +152,9 @@ def _input_chunk(gy, wmt, dx, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw, colbuf, tm
     dcol = colbuf[:rows]
     gyc = gy[n0:n0 + nb].reshape((rows, Co))
     dx[n0:n0 + nb] = 0
-    if G == 1:
-        np.dot(gyc, wmt[0], dcol)
-        _col2im_add(dcol, dx, n0, nb, 0, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
-    else:
-        tmp = tmpbuf[:rows]
-        for g in range(G):
-            for r in range(rows):
-                for c in range(Cog):
-                    tmp[r, c] = gyc[r, g * Cog + c]
-            np.dot(tmp, wmt[g], dcol)
-            _col2im_add(dcol, dx, n0, nb, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+    for g in range(G):
+        dot_into(gyc[:, g * Cog:(g + 1) * Cog], wmt[g], dcol)
+        _col2im_add(dcol, dx, n0, nb, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
 
 
 @njit(parallel=True, **_opts)
@@ -178,17 +164,14 @@ def conv2d_backward_input(gy, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, ns
     Each chunk of images owns its slice of ``dx``, so overlapping windows add
     without races; workers as in ``conv2d_forward``.
     """
-    N = gy.shape[0]
-    G, Cog, K = wmt.shape
+    N, K = gy.shape[0], wmt.shape[2]
     P = gy.shape[1] * gy.shape[2]
     nchunks = (N + chunk - 1) // chunk
     for s in prange(nslots):
         colbuf = np.empty((chunk * P, K), gy.dtype)
-        tmpbuf = np.empty((chunk * P if G > 1 else 0, Cog), gy.dtype)
         for ci in range(s, nchunks, nslots):
             n0 = ci * chunk
-            _input_chunk(gy, wmt, dx, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw, colbuf, tmpbuf)
-
+            _input_chunk(gy, wmt, dx, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw, colbuf)
 
 
 @njit(inline="always", **_opts)
@@ -198,8 +181,6 @@ def _weight_slot(x, gy, dwp, dbp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, 
     OH, OW, Co = gy.shape[1], gy.shape[2], gy.shape[3]
     Cig = x.shape[3] // G
     col = np.empty((chunk * OH * OW, K), x.dtype)
-    tmp = np.empty((K, Cog), x.dtype)
-    gtmp = np.empty((chunk * OH * OW, Cog), x.dtype)
     nchunks = (N + chunk - 1) // chunk
     acc = dwp[s]
     for ci in range(s, nchunks, nslots):
@@ -215,18 +196,7 @@ def _weight_slot(x, gy, dwp, dbp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, 
         for g in range(G):
             cb = col[:rows]
             _im2col(x, cb, n0, nb, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
-            if G == 1:
-                np.dot(cb.T, gyc, tmp)
-            else:
-                gb = gtmp[:rows]
-                for r in range(rows):
-                    for c in range(Cog):
-                        gb[r, c] = gyc[r, g * Cog + c]
-                np.dot(cb.T, gb, tmp)
-            a = acc[g]
-            for k in range(K):
-                for c in range(Cog):
-                    a[k, c] += tmp[k, c]
+            dot_acc(cb.T, gyc[:, g * Cog:(g + 1) * Cog], acc[g])
 
 
 @njit(parallel=True, **_opts)
@@ -331,7 +301,7 @@ def conv2d_forward_planar(x, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw):
         yn = y[n].reshape((Co, P))
         for g in range(G):
             _im2row(x, colT, n, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
-            np.dot(w2[g], colT, yn[g * Cog:(g + 1) * Cog])
+            dot_into(w2[g], colT, yn[g * Cog:(g + 1) * Cog])
         if has_bias:
             for co in range(Co):
                 b = bias[co]
@@ -352,7 +322,7 @@ def conv2d_backward_input_planar(gy, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw):
         gyn = gy[n].reshape((Co, P))
         dx[n] = 0
         for g in range(G):
-            np.dot(w2t[g], gyn[g * Cog:(g + 1) * Cog], dcol)
+            dot_into(w2t[g], gyn[g * Cog:(g + 1) * Cog], dcol)
             _row2im_add(dcol, dx, n, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
 
 
@@ -366,7 +336,6 @@ def conv2d_backward_weight_planar(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, d
     P = OH * OW
     for s in prange(S):
         colT = np.empty((K, P), x.dtype)
-        tmp = np.empty((Cog, K), x.dtype)
         for n in range(s, N, S):
             gyn = gy[n].reshape((Co, P))
             if dbp.shape[1]:
@@ -377,8 +346,4 @@ def conv2d_backward_weight_planar(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, d
                     dbp[s, co] = acc
             for g in range(G):
                 _im2row(x, colT, n, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
-                np.dot(gyn[g * Cog:(g + 1) * Cog], colT.T, tmp)
-                a = dwp[s, g]
-                for co in range(Cog):
-                    for k in range(K):
-                        a[co, k] += tmp[co, k]
+                dot_acc(gyn[g * Cog:(g + 1) * Cog], colT.T, dwp[s, g])
