@@ -160,6 +160,7 @@ class NumpyModel:
         self.spec = spec
         self.params = {k: v.copy() for k, v in params.items()}
         self.bufs = {}
+        self.lr = LR
 
     # layer-by-layer forward; each returns (y, cache)
     def _fwd(self, layer, x):
@@ -270,7 +271,7 @@ class NumpyModel:
             buf = self.bufs.get(name)
             buf = g.copy() if buf is None else buf * MOMENTUM + g
             self.bufs[name] = buf
-            self.params[name] -= LR * buf
+            self.params[name] -= self.lr * buf
         return loss
 
 

@@ -66,6 +66,9 @@ def run_case(fw, case_dict, timing_dict, framework_name):
             return {"status": "failed", "error": f"wrong result, {where}{msg}", "first_call_s": first}
     err = max(max_rel_error(g, w, norm) for g, w in zip(got, want))
     del got, want, result
+    prepare = getattr(run, "before_timing", None)
+    if prepare is not None:
+        prepare()
     out = measure(run, cfg)
     out.update({"status": "ok", "first_call_s": first, "max_rel_error": err, "tolerance": tol})
     return out
