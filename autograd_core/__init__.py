@@ -8,6 +8,9 @@ tensor([2., 4., 6.])
 """
 
 from . import _threads  # noqa: F401  (must run before numpy spawns thread pools)
+from . import _memory
+
+_memory.tune_malloc()  # keep freed arrays' memory: no page faults on every new array (see _memory.py)
 
 import numpy as _np
 
