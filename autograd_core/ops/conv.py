@@ -90,6 +90,16 @@ def _chunk(N, rows, K, itemsize, nthreads):
     return int(min(c, -(-N // nthreads)))
 
 
+_S1_BYTES = 192 << 10  # stride-1 planar kernels: patch matrix per GEMM (measured: 1-2 LeNet C3 images)
+
+
+def _chunk_s1(N, K, OH, OW, KW, dw, itemsize, nthreads):
+    """Images per GEMM of the stride-1 planar kernels: about ``_S1_BYTES`` of patch matrix, work for every thread."""
+    L = (OH - 1) * (OW + (KW - 1) * dw) + OW
+    c = max(1, _S1_BYTES // max(1, K * L * itemsize))
+    return int(min(c, -(-N // nthreads)))
+
+
 def _threads():
     from .. import _threads as t
     return t.num_threads()
@@ -132,7 +142,12 @@ def _forward(x, w, b, p, OH, OW):
         y = np.empty((N, Co, OH, OW), cdt)
         if N and y.size:
             w2 = np.ascontiguousarray(w, dtype=cdt).reshape(G, Co // G, Cig * KH * KW)
-            _K().conv2d_forward_planar(xc, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw)
+            if sh == sw == 1:
+                nthreads = _threads()
+                chunk = _chunk_s1(N, Cig * KH * KW, OH, OW, KW, dw, cdt.itemsize, nthreads)
+                _K().conv2d_forward_planar_s1(xc, w2, bias, y, KH, KW, ph, pw, dh, dw, chunk, nthreads)
+            else:
+                _K().conv2d_forward_planar(xc, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw)
         elif b is not None:
             y[...] = bias[:, None, None]
         return y.astype(odt, copy=False), None
@@ -158,7 +173,13 @@ def _input_grad(gy, w, p, H, W):
         dx = np.empty((gc.shape[0], Cig * G, H, W), cdt)  # the kernel zeroes each image first
         if gc.size and dx.size:
             w2t = np.ascontiguousarray(w.astype(cdt, copy=False).reshape(G, Co // G, Cig * KH * KW).transpose(0, 2, 1))
-            _K().conv2d_backward_input_planar(gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
+            if sh == sw == 1:
+                N, OH, OW = gc.shape[0], gc.shape[2], gc.shape[3]
+                nthreads = _threads()
+                chunk = _chunk_s1(N, Cig * KH * KW, OH, OW, KW, dw, cdt.itemsize, nthreads)
+                _K().conv2d_backward_input_planar_s1(gc, w2t, dx, KH, KW, ph, pw, dh, dw, chunk, nthreads)
+            else:
+                _K().conv2d_backward_input_planar(gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
         else:
             dx[...] = 0
         return dx.astype(odt, copy=False)
@@ -187,11 +208,21 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
         xc = np.ascontiguousarray(x, dtype=cdt)
         gc = np.ascontiguousarray(gy, dtype=cdt)
         slots = max(1, min(_threads(), N))
-        dwp = np.zeros((slots, G, Co // G, C // G * KH * KW), cdt)
+        Kg = C // G * KH * KW
         dbp = np.zeros((slots, Co if with_bias else 0), cdt)
-        if N and gc.size:
-            _K().conv2d_backward_weight_planar(xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
-        dwt = dwp.sum(0).reshape(Co, C // G, KH, KW).astype(odt, copy=False)
+        if sh == sw == 1:  # (S, G, K, Cog): the transposed product runs faster in OpenBLAS
+            dwp = np.zeros((slots, G, Kg, Co // G), cdt)
+            if N and gc.size:
+                OH, OW = gc.shape[2], gc.shape[3]
+                chunk = _chunk_s1(N, Kg, OH, OW, KW, dw, cdt.itemsize, slots)
+                _K().conv2d_backward_weight_planar_s1(xc, gc, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, Kg >= 96)
+            dwm = (dwp[0] if slots == 1 else dwp.sum(0)).transpose(0, 2, 1)
+        else:
+            dwp = np.zeros((slots, G, Co // G, Kg), cdt)
+            if N and gc.size:
+                _K().conv2d_backward_weight_planar(xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
+            dwm = dwp[0] if slots == 1 else dwp.sum(0)
+        dwt = np.ascontiguousarray(dwm).reshape(Co, C // G, KH, KW).astype(odt, copy=False)
         return (dwt, dbp.sum(0).astype(odt, copy=False)) if with_bias else dwt
     if xs is None or xs.dtype != cdt:
         xs = _nhwc(x.astype(cdt, copy=False))
