@@ -423,13 +423,16 @@ def conv2d_backward_weight_planar(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, d
 # of the patch matrix is then one contiguous slice of the zero-padded plane,
 # ``xp[c, i*dh*Wp + j*dw : ... + L]`` with ``L = (OH - 1)*Wp + OW`` (the last
 # row's junk columns are left out, so no slice runs past the plane). The price
-# is Wp/OW times more GEMM columns; the junk columns (ow' >= OW) are dropped
-# when the output is written, and are zero in the output gradient spread onto
-# the virtual width (``_spread``), so they add nothing to either gradient.
-# Only the columns [0, Wp) and rows [0, Hp) of the padded input that the
-# convolution reads are kept: ``Wp = OW + (KW-1)*dw``, ``Hp = OH + (KH-1)*dh``.
-# ``chunk`` images share one GEMM (their slices side by side, ``L`` columns
-# each); ``nslots`` workers each own their buffers and take chunks round-robin.
+# is Wp/OW times more GEMM columns (1.4x for LeNet C3, 1.06x for 32x32 k3 p1);
+# the junk columns (ow' >= OW) are dropped when the output is written, and are
+# zero in the output gradient spread onto the virtual width, so they add
+# nothing to either gradient (except 0 * inf = NaN: a non-finite input value
+# can make more weight-gradient entries NaN than the exact sum would, and a
+# non-finite weight more input-gradient entries).
+# Only the rows [0, Hp) and columns [0, Wp) of the padded input that the
+# convolution reads are kept: ``Hp = OH + (KH-1)*dh``, ``Wp = OW + (KW-1)*dw``.
+# ``chunk`` images share one GEMM (their L columns side by side); ``nslots``
+# workers each own their buffers and take chunks round-robin.
 
 @njit(inline="always", **_opts)
 def _plane(x, n, c0, cg, ph, pw, Hp, Wp, xp):
@@ -460,8 +463,41 @@ def _slices(xp, colT, col0, cg, KH, KW, dh, dw, Hp, Wp, L):
 
 
 @njit(inline="always", **_opts)
+def _rows_add(dcol, col0, cg, KH, KW, dh, dw, Hp, Wp, L, dxp):
+    """The adjoint of ``_slices``: ``dxp`` (cg*Hp*Wp,) = the sum of the rows of ``dcol`` added onto their slices."""
+    dxp[:] = 0
+    for c in range(cg):
+        for i in range(KH):
+            for j in range(KW):
+                row = dcol[(c * KH + i) * KW + j]
+                d = uint64(c * Hp * Wp + i * dh * Wp + j * dw)
+                s = uint64(col0)
+                for t in range(uint64(L)):
+                    dxp[d + t] += row[s + t]
+
+
+@njit(inline="always", **_opts)
+def _crop(dxp, dx, n, c0, cg, ph, pw, Hp, Wp):
+    """``dx[n, c0:c0+cg]`` = the unpadded part of ``dxp``; input pixels the convolution does not read get 0."""
+    H, W = dx.shape[2], dx.shape[3]
+    h1 = min(H, Hp - ph)
+    w1 = min(W, Wp - pw)
+    for c in range(cg):
+        for h in range(H):
+            dr = dx[n, c0 + c, h]
+            if h >= h1:
+                dr[:] = 0
+                continue
+            s = uint64((c * Hp + h + ph) * Wp + pw)
+            for w in range(uint64(w1)):
+                dr[w] = dxp[s + w]
+            for w in range(w1, W):
+                dr[w] = 0
+
+
+@njit(inline="always", **_opts)
 def _spread(gy, n, c0, cg, gv, col0, Wp):
-    """Columns [col0, col0 + L) of ``gv`` (cg, *) = output channels c0.. of ``gy[n]`` on the virtual width, junk zero."""
+    """Columns [col0, col0 + L) of ``gv`` (cg, *) = output channels c0.. of ``gy[n]`` on the virtual width, junk 0."""
     OH, OW = gy.shape[2], gy.shape[3]
     for c in range(cg):
         row = gv[c]
@@ -473,6 +509,30 @@ def _spread(gy, n, c0, cg, gv, col0, Wp):
             if oh < OH - 1:
                 for t in range(uint64(OW), uint64(Wp)):
                     row[d + t] = 0
+
+
+@njit(inline="always", **_opts)
+def _spread_t(gy, n, c0, cg, gt, row0, Wp):
+    """Rows [row0, row0 + L) of ``gt`` (*, cg) = ``_spread``'s result transposed.
+
+    Transposed in tiles of 8 output columns: a column-by-column copy strode
+    through the whole buffer once per channel (2x slower for 32 channels).
+    """
+    OH, OW = gy.shape[2], gy.shape[3]
+    g = gy[n]
+    for oh in range(OH):
+        d = row0 + oh * Wp
+        for o0 in range(0, OW, 8):
+            o1 = min(o0 + 8, OW)
+            for c in range(cg):
+                gr = g[c0 + c, oh]
+                for ow in range(o0, o1):
+                    gt[d + ow, c] = gr[ow]
+        if oh < OH - 1:
+            for ow in range(OW, Wp):
+                r = gt[d + ow]
+                for c in range(cg):
+                    r[c] = 0
 
 
 @njit(parallel=True, **_opts)
@@ -513,115 +573,63 @@ def conv2d_forward_planar_s1(x, w2, bias, y, KH, KW, ph, pw, dh, dw, chunk, nslo
 
 
 @njit(parallel=True, **_opts)
-def conv2d_backward_input_planar_s1(gy, w2t, dx, KH, KW, ph, pw, dh, dw, chunk, nslots):
-    """As ``conv2d_backward_input_planar`` for stride 1, on the virtual width; overwrites ``dx``."""
-    N, C, H, W = dx.shape
+def conv2d_backward_planar_s1(x, gy, w2t, dx, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, nslots, gy_t):
+    """Both gradients of the stride-1 planar conv in one pass over ``gy`` (N, Co, OH, OW), on the virtual width.
+
+    ``dx`` (N, C, H, W) = the input gradient (overwritten), unless it has no
+    images (N = 0: not wanted); ``dwp`` (S, G, K, Cog), zeroed, gets the
+    transposed weight-gradient partials of S = ``nslots`` workers, and ``dbp``
+    (S, Co) the bias-gradient partials, unless they have no rows (not wanted).
+    ``x`` (N, C, H, W) is read only for the weight gradient, ``w2t`` (G, K, Cog)
+    only for the input gradient.
+
+    The weight gradient accumulates ``colT @ gy^T`` (the transposed product ran
+    1.5x faster in OpenBLAS than ``gy @ colT^T`` for LeNet C3). With ``gy_t``
+    its ``gy^T`` is a transposed copy, (L, Cog) rows, rather than a view: faster
+    for K >= 144, up to 1.7x slower for K <= 72 (measured; the caller decides).
+    The input-gradient GEMM writes into the same buffer as the patch matrix
+    (one is consumed before the other is built).
+    """
+    N, Co, OH, OW = gy.shape
     G, K, Cog = w2t.shape
-    OH, OW = gy.shape[2], gy.shape[3]
-    Cig = C // G
+    Cig = K // (KH * KW)
     Hp, Wp = OH + (KH - 1) * dh, OW + (KW - 1) * dw
     L = (OH - 1) * Wp + OW
-    P = Hp * Wp
-    h1 = min(H, Hp - ph)
-    w1 = min(W, Wp - pw)
+    need_dx = dx.shape[0] > 0
+    need_dw = dwp.shape[0] > 0
+    need_db = dbp.shape[0] > 0 and dbp.shape[1] > 0
     nchunks = (N + chunk - 1) // chunk
     for s in prange(nslots):
-        dxp = np.empty(Cig * P, gy.dtype)
-        gv = np.empty((Cog, chunk * L), gy.dtype)
-        dcol = np.empty((K, chunk * L), gy.dtype)
+        xp = np.empty(Cig * Hp * Wp, gy.dtype)
+        colT = np.empty((K, chunk * L), gy.dtype)
+        use_gv = need_dx or not gy_t
+        use_gt = need_dw and gy_t
+        gv = np.empty((Cog, chunk * L if use_gv else 0), gy.dtype)
+        gt = np.empty((chunk * L if use_gt else 0, Cog), gy.dtype)
         for ci in range(s, nchunks, nslots):
             n0 = ci * chunk
             nb = min(chunk, N - n0)
-            for g in range(G):
-                for b in range(nb):
-                    _spread(gy, n0 + b, g * Cog, Cog, gv, b * L, Wp)
-                dot_into(w2t[g], gv[:, :nb * L], dcol[:, :nb * L])
-                for b in range(nb):
-                    dxp[:] = 0
-                    for c in range(Cig):
-                        for i in range(KH):
-                            for j in range(KW):
-                                row = dcol[(c * KH + i) * KW + j]
-                                d = uint64(c * P + i * dh * Wp + j * dw)
-                                s0 = uint64(b * L)
-                                for t in range(uint64(L)):
-                                    dxp[d + t] += row[s0 + t]
-                    n = n0 + b
-                    for c in range(Cig):
-                        for h in range(H):
-                            dr = dx[n, g * Cig + c, h]
-                            if h >= h1:
-                                dr[:] = 0
-                                continue
-                            src = uint64((c * Hp + h + ph) * Wp + pw)
-                            for w in range(uint64(w1)):
-                                dr[w] = dxp[src + w]
-                            for w in range(w1, W):
-                                dr[w] = 0
-
-
-@njit(inline="always", **_opts)
-def _spread_t(gy, n, c0, cg, gt, row0, Wp):
-    """Rows [row0, row0 + L) of ``gt`` (*, cg) = ``_spread``'s result transposed.
-
-    Transposed in tiles of 8 output columns: a column-by-column copy strode
-    through the whole buffer once per channel (20x slower for 32 channels).
-    """
-    OH, OW = gy.shape[2], gy.shape[3]
-    g = gy[n]
-    for oh in range(OH):
-        d = row0 + oh * Wp
-        for o0 in range(0, OW, 8):
-            o1 = min(o0 + 8, OW)
-            for c in range(cg):
-                gr = g[c0 + c, oh]
-                for ow in range(o0, o1):
-                    gt[d + ow, c] = gr[ow]
-        if oh < OH - 1:
-            for ow in range(OW, Wp):
-                r = gt[d + ow]
-                for c in range(cg):
-                    r[c] = 0
-
-
-@njit(parallel=True, **_opts)
-def conv2d_backward_weight_planar_s1(x, gy, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, gy_t):
-    """As ``conv2d_backward_weight_planar`` for stride 1, on the virtual width; ``dwp`` (S, G, K, Cog) zeroed.
-
-    The transposed product ``dw^T = colT @ gy^T`` is accumulated: OpenBLAS ran
-    it 1.5x faster than ``gy @ colT^T`` for LeNet C3. With ``gy_t`` the output
-    gradient is first transposed into (L, Cog) rows (``_spread_t``), which paid
-    off for K >= 144 but cost up to 1.7x for K <= 72 (measured; the caller
-    decides).
-    """
-    N, C = x.shape[0], x.shape[1]
-    S, G, K, Cog = dwp.shape
-    Co, OH, OW = gy.shape[1], gy.shape[2], gy.shape[3]
-    Cig = C // G
-    Hp, Wp = OH + (KH - 1) * dh, OW + (KW - 1) * dw
-    L = (OH - 1) * Wp + OW
-    nchunks = (N + chunk - 1) // chunk
-    for s in prange(S):
-        xp = np.empty(Cig * Hp * Wp, x.dtype)
-        colT = np.empty((K, chunk * L), x.dtype)
-        gv = np.empty((Cog, chunk * L), x.dtype)  # (Cog, L) or, with gy_t, its transpose
-        gt = gv.reshape((chunk * L, Cog))
-        for ci in range(s, nchunks, S):
-            n0 = ci * chunk
-            nb = min(chunk, N - n0)
-            if dbp.shape[1]:
+            q = nb * L
+            if need_db:
                 for n in range(n0, n0 + nb):
                     for co in range(Co):
                         dbp[s, co] = _add_sum(dbp[s, co], gy[n, co].reshape(OH * OW))
             for g in range(G):
                 for b in range(nb):
-                    _plane(x, n0 + b, g * Cig, Cig, ph, pw, Hp, Wp, xp)
-                    _slices(xp, colT, b * L, Cig, KH, KW, dh, dw, Hp, Wp, L)
-                    if gy_t:
-                        _spread_t(gy, n0 + b, g * Cog, Cog, gt, b * L, Wp)
-                    else:
+                    if use_gv:
                         _spread(gy, n0 + b, g * Cog, Cog, gv, b * L, Wp)
-                if gy_t:
-                    dot_acc(colT[:, :nb * L], gt[:nb * L], dwp[s, g])
-                else:
-                    dot_acc(colT[:, :nb * L], gv[:, :nb * L].T, dwp[s, g])
+                    if use_gt:
+                        _spread_t(gy, n0 + b, g * Cog, Cog, gt, b * L, Wp)
+                if need_dx:
+                    dot_into(w2t[g], gv[:, :q], colT[:, :q])
+                    for b in range(nb):
+                        _rows_add(colT, b * L, Cig, KH, KW, dh, dw, Hp, Wp, L, xp)
+                        _crop(xp, dx, n0 + b, g * Cig, Cig, ph, pw, Hp, Wp)
+                if need_dw:
+                    for b in range(nb):
+                        _plane(x, n0 + b, g * Cig, Cig, ph, pw, Hp, Wp, xp)
+                        _slices(xp, colT, b * L, Cig, KH, KW, dh, dw, Hp, Wp, L)
+                    if use_gt:
+                        dot_acc(colT[:, :q], gt[:q], dwp[s, g])
+                    else:
+                        dot_acc(colT[:, :q], gv[:, :q].T, dwp[s, g])

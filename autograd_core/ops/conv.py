@@ -169,17 +169,13 @@ def _input_grad(gy, w, p, H, W):
     Co, Cig, KH, KW = w.shape
     cdt, odt = _compute_dtype("conv_transpose2d", gy, w)
     if _planar(gy, Cig * G):
+        if sh == sw == 1:
+            return _backward_s1(None, gy, w, w.shape, p, (H, W), True, False, False, cdt, odt)[0]
         gc = np.ascontiguousarray(gy, dtype=cdt)
         dx = np.empty((gc.shape[0], Cig * G, H, W), cdt)  # the kernel zeroes each image first
         if gc.size and dx.size:
             w2t = np.ascontiguousarray(w.astype(cdt, copy=False).reshape(G, Co // G, Cig * KH * KW).transpose(0, 2, 1))
-            if sh == sw == 1:
-                N, OH, OW = gc.shape[0], gc.shape[2], gc.shape[3]
-                nthreads = _threads()
-                chunk = _chunk_s1(N, Cig * KH * KW, OH, OW, KW, dw, cdt.itemsize, nthreads)
-                _K().conv2d_backward_input_planar_s1(gc, w2t, dx, KH, KW, ph, pw, dh, dw, chunk, nthreads)
-            else:
-                _K().conv2d_backward_input_planar(gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
+            _K().conv2d_backward_input_planar(gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
         else:
             dx[...] = 0
         return dx.astype(odt, copy=False)
@@ -205,24 +201,18 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     cdt, odt = _compute_dtype("conv2d weight gradient", x, gy)
     N, C, Co = x.shape[0], x.shape[1], gy.shape[1]
     if _planar(gy, C):
+        if sh == sw == 1:
+            _, dwt, db = _backward_s1(x, gy, None, (Co, C // G, KH, KW), p, x.shape[2:], False, True, with_bias, cdt,
+                                      odt)
+            return (dwt, db) if with_bias else dwt
         xc = np.ascontiguousarray(x, dtype=cdt)
         gc = np.ascontiguousarray(gy, dtype=cdt)
         slots = max(1, min(_threads(), N))
-        Kg = C // G * KH * KW
+        dwp = np.zeros((slots, G, Co // G, C // G * KH * KW), cdt)
         dbp = np.zeros((slots, Co if with_bias else 0), cdt)
-        if sh == sw == 1:  # (S, G, K, Cog): the transposed product runs faster in OpenBLAS
-            dwp = np.zeros((slots, G, Kg, Co // G), cdt)
-            if N and gc.size:
-                OH, OW = gc.shape[2], gc.shape[3]
-                chunk = _chunk_s1(N, Kg, OH, OW, KW, dw, cdt.itemsize, slots)
-                _K().conv2d_backward_weight_planar_s1(xc, gc, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, Kg >= 96)
-            dwm = (dwp[0] if slots == 1 else dwp.sum(0)).transpose(0, 2, 1)
-        else:
-            dwp = np.zeros((slots, G, Co // G, Kg), cdt)
-            if N and gc.size:
-                _K().conv2d_backward_weight_planar(xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
-            dwm = dwp[0] if slots == 1 else dwp.sum(0)
-        dwt = np.ascontiguousarray(dwm).reshape(Co, C // G, KH, KW).astype(odt, copy=False)
+        if N and gc.size:
+            _K().conv2d_backward_weight_planar(xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
+        dwt = dwp.sum(0).reshape(Co, C // G, KH, KW).astype(odt, copy=False)
         return (dwt, dbp.sum(0).astype(odt, copy=False)) if with_bias else dwt
     if xs is None or xs.dtype != cdt:
         xs = _nhwc(x.astype(cdt, copy=False))
@@ -245,6 +235,48 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     return dwt
 
 
+def _both_s1(gy, C, stride):
+    """Whether conv2d's gradients for ``gy`` go through the stride-1 planar kernel (``_backward_s1``)."""
+    return stride == (1, 1) and _planar(gy, C)
+
+
+def _backward_s1(x, gy, w, w_shape, p, in_hw, need_x, need_w, with_bias, cdt, odt):
+    """(dx, dw, db) of a stride-1 planar conv in one pass over ``gy``, None where not wanted.
+
+    ``x`` is needed for dw (else None), the weight ``w`` of shape ``w_shape``
+    for dx (else None); ``in_hw`` is the input's (H, W).
+    """
+    _, _, ph, pw, dh, dw, G = p
+    Co, Cig, KH, KW = w_shape
+    N, _, OH, OW = gy.shape
+    C, Kg = Cig * G, Cig * KH * KW
+    gc = np.ascontiguousarray(gy, dtype=cdt)
+    if need_x:
+        w2t = np.ascontiguousarray(w.astype(cdt, copy=False).reshape(G, Co // G, Kg).transpose(0, 2, 1))
+        dx = np.empty((N, C) + tuple(in_hw), cdt)  # the kernel overwrites every element
+    else:
+        w2t = np.empty((G, Kg, Co // G), cdt)  # only its shape is read
+        dx = np.empty((0, C) + tuple(in_hw), cdt)
+    xc = np.ascontiguousarray(x, dtype=cdt) if need_w else np.empty((0, C) + tuple(in_hw), cdt)
+    nthreads = _threads()
+    slots = max(1, min(nthreads, N))
+    dwp = np.zeros((slots if need_w else 0, G, Kg, Co // G), cdt)
+    dbp = np.zeros((slots, Co if with_bias else 0), cdt)
+    if N and gc.size:
+        chunk = _chunk_s1(N, Kg, OH, OW, KW, dw, cdt.itemsize, slots)
+        _K().conv2d_backward_planar_s1(xc, gc, w2t, dx, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, slots, Kg >= 96)
+    elif need_x:
+        dx[...] = 0
+    dxo = dx.astype(odt, copy=False) if need_x else None
+    dwo = dbo = None
+    if need_w:  # (S, G, K, Cog) partials, transposed
+        dwm = (dwp[0] if slots == 1 else dwp.sum(0)).transpose(0, 2, 1)
+        dwo = np.ascontiguousarray(dwm).reshape(Co, Cig, KH, KW).astype(odt, copy=False)
+    if with_bias:
+        dbo = dbp.sum(0).astype(odt, copy=False)
+    return dxo, dwo, dbo
+
+
 class Conv2d(Function):
     """``y = F(x, w) + b`` (cross-correlation). Use ``conv2d``, which checks the arguments."""
 
@@ -260,6 +292,12 @@ class Conv2d(Function):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         p, xs = ctx.p, ctx.xs
+        if need[0] and need[1] and _both_s1(g.data, x.shape[1], p[:2]):
+            # both gradients in one pass over g (one kernel launch)
+            if need[2]:
+                return Conv2dBackward.apply(x, g, w, p, True)
+            gx, gw = Conv2dBackward.apply(x, g, w, p, False)
+            return gx, gw, None
         gx = ConvTranspose2d.apply(g, w, p, x.shape[2:]) if need[0] else None
         gw = gb = None
         if need[1] and need[2]:  # one pass over g gives both
@@ -310,6 +348,42 @@ class Conv2dWeightGrad(Function):
         gx = ConvTranspose2d.apply(gy, k, ctx.p, x.shape[2:]) if need[0] else None
         ggy = Conv2d.apply(x, k, kb if ctx.with_bias else None, ctx.p, gy.shape[2:]) if need[1] else None
         return gx, ggy
+
+
+class Conv2dBackward(Function):
+    """``(dx, dw)``, or ``(dx, dw, db)`` with ``with_bias``, of conv2d in one pass over ``gy``.
+
+    The maps of ``ConvTranspose2d`` and ``Conv2dWeightGrad`` at once (used for
+    stride-1 planar convs, whose kernel reads ``gy`` once for both); its
+    backward is made of the same three ops as theirs.
+    """
+
+    @staticmethod
+    def forward(ctx, x, gy, w, p, with_bias):
+        ctx.p = p
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(x, gy, w)
+        cdt, odt = _compute_dtype("conv2d backward", x, gy, w)
+        dx, dw, db = _backward_s1(x, gy, w, w.shape, p, x.shape[2:], True, True, with_bias, cdt, odt)
+        return (dx, dw, db) if with_bias else (dx, dw)
+
+    @staticmethod
+    def backward(ctx, hx, hw, hb=None):
+        x, gy, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        p = ctx.p
+        if hw is None and hb is not None:
+            hw = Tensor._wrap(np.zeros(w.shape, hb.dtype))
+        gx = ConvTranspose2d.apply(gy, hw, p, x.shape[2:]) if need[0] and hw is not None else None
+        ggy = None
+        if need[1]:
+            if hx is not None:
+                ggy = Conv2d.apply(hx, w, None, p, gy.shape[2:])
+            if hw is not None:
+                t = Conv2d.apply(x, hw, hb, p, gy.shape[2:])
+                ggy = t if ggy is None else ggy + t
+        gw = Conv2dWeightGrad.apply(hx, gy, p, w.shape[2:]) if need[2] and hx is not None else None
+        return gx, ggy, gw
 
 
 # --------------------------------------------------------------------------- argument checks
