@@ -22,7 +22,7 @@ def _out(L, k, s, p, d, ceil_mode):
 
 
 def max_pool_ref(x, k, s, p, d, ceil_mode):
-    """(values, flat indices, dx for upstream ones) by looping over every window."""
+    """(values, flat indices) by looping over every window."""
     N, C, H, W = x.shape
     OH, OW = _out(H, k[0], s[0], p[0], d[0], ceil_mode), _out(W, k[1], s[1], p[1], d[1], ceil_mode)
     y = np.zeros((N, C, OH, OW))
@@ -35,7 +35,9 @@ def max_pool_ref(x, k, s, p, d, ceil_mode):
                     for a in range(k[0]):
                         for b in range(k[1]):
                             h, w = i * s[0] - p[0] + a * d[0], j * s[1] - p[1] + b * d[1]
-                            if 0 <= h < H and 0 <= w < W and (arg < 0 or x[n, c, h, w] > best):
+                            v = x[n, c, h, w] if 0 <= h < H and 0 <= w < W else None
+                            # PyTorch's rule: a NaN beats any number (NaN propagates)
+                            if v is not None and (arg < 0 or v > best or (np.isnan(v) and not np.isnan(best))):
                                 best, arg = x[n, c, h, w], h * W + w
                     y[n, c, i, j], idx[n, c, i, j] = best, arg
     return y, idx
@@ -127,6 +129,24 @@ def test_max_pool2d_matches_reference_with_ties(case, channels_last):
     gy = np.random.default_rng(0).standard_normal(want.shape)
     y.backward(gy)
     np.testing.assert_allclose(xt.grad.data, max_pool_grad_ref(x.shape, want_idx, gy), atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("H,W,ceil_mode", [(28, 28, False), (7, 9, False), (7, 9, True), (2, 2, False)])
+def test_max_pool2d_2x2_fast_path_matches_reference(dtype, H, W, ceil_mode):
+    """k2 s2 (LeNet's pooling) on NCHW memory has a kernel of its own; ties, NaNs and odd sizes included."""
+    rng = np.random.default_rng(H * W)
+    x = rng.integers(-2, 3, size=(3, 5, H, W)).astype(dtype)
+    x[0, 1, 0, 1] = np.nan  # a NaN second in its window still wins
+    x[2, 4, -1, -1] = np.nan  # dropped by floor mode, kept by ceil mode
+    want, want_idx = max_pool_ref(x.astype(np.float64), (2, 2), (2, 2), (0, 0), (1, 1), ceil_mode)
+    xt = ag.tensor(x, requires_grad=True)
+    y, idx = ag.max_pool2d(xt, 2, ceil_mode=ceil_mode, return_indices=True)
+    np.testing.assert_array_equal(y.data, want.astype(dtype))
+    np.testing.assert_array_equal(idx.data, want_idx)
+    gy = rng.standard_normal(want.shape).astype(dtype)
+    y.backward(gy)
+    np.testing.assert_allclose(xt.grad.data, max_pool_grad_ref(x.shape, want_idx, gy), rtol=1e-6)
 
 
 def test_max_pool2d_overlapping_windows_add_gradients():
