@@ -5,6 +5,7 @@ Hypothesis through ``autograd_core.testing``; references are plain numpy.
 """
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
 import autograd_core as ag
@@ -196,3 +197,51 @@ def test_masked_gradients_are_exactly_zero_even_for_nan_upstream():
         x.grad = None
         ag.where(x.data > 0, x, 0.0).backward(ag.tensor(np.array([np.nan, 2.0, 3.0], dtype=dtype)))
         np.testing.assert_array_equal(x.grad.numpy(), [0.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["c", "channels_last", "strided"])
+def test_relu_on_large_arrays_matches_numpy_in_every_layout(dtype, layout):
+    """Arrays above ``_BIG`` elements take the one-pass kernels; results, layout and masks as numpy's."""
+    from autograd_core.ops.elementwise import _BIG
+    rng = np.random.default_rng(7)
+    shape = (4, 8, 33, 33)
+    assert np.prod(shape) >= _BIG
+    a = rng.integers(-3, 4, size=shape).astype(dtype)  # exact zeros: gradient 0 there
+    a[0, 0, 0, :3] = [np.nan, np.inf, -np.inf]
+    g = rng.standard_normal(shape).astype(dtype)
+    g[1, 2, 3, 4] = np.nan
+    a_pos = np.nan_to_num(a, nan=0.0) > 0
+
+    def relu_input(requires_grad):
+        """(leaf, the relu's input with ``a``'s values in the layout under test)."""
+        if layout == "channels_last":  # a view in NHWC memory, as the GEMM convs return
+            leaf = ag.tensor(np.ascontiguousarray(a.transpose(0, 2, 3, 1)), requires_grad=requires_grad)
+            return leaf, leaf.permute(0, 3, 1, 2)
+        if layout == "strided":  # every other column: dense in no order, numpy's path
+            leaf = ag.tensor(np.repeat(a, 2, axis=3), requires_grad=requires_grad)
+            return leaf, leaf[..., ::2]
+        leaf = ag.tensor(a, requires_grad=requires_grad)
+        return leaf, leaf
+
+    leaf, x = relu_input(True)
+    y = x.relu()
+    np.testing.assert_array_equal(y.data, np.maximum(a, 0))
+    if layout == "channels_last":
+        assert not x.data.flags.c_contiguous and y.data.strides == x.data.strides  # memory order kept
+    y.backward(ag.tensor(g))
+    want = np.where(a_pos, g, 0.0)
+    got = leaf.grad.data
+    if layout == "channels_last":
+        got = got.transpose(0, 3, 1, 2)
+    elif layout == "strided":
+        assert not got[..., 1::2].any()
+        got = got[..., ::2]
+    np.testing.assert_array_equal(got, want)
+    # the backward's select is itself differentiable (double backward through ReLU)
+    leaf2, x2 = relu_input(True)
+    gy = ag.tensor(g, requires_grad=True)
+    (gx,) = ag.grad(x2.relu(), [x2], grad_outputs=[gy], create_graph=True)
+    np.testing.assert_array_equal(gx.data, want)
+    (ggy,) = ag.grad((gx * 2.0).sum(), [gy])
+    np.testing.assert_array_equal(ggy.data, np.where(a_pos, 2.0, 0.0))

@@ -2,7 +2,8 @@
 
 ``conv``: 2-D cross-correlation forward, input gradient and weight gradient
 (im2col + GEMM, channels-last and planar variants); ``pool``: max and average
-pooling forward and backward. Importing this package is cheap: ``load(name)``
+pooling forward and backward; ``elementwise``: ReLU and masked selects on
+large arrays. Importing this package is cheap: ``load(name)``
 imports a kernel module, and with it Numba, on first use.
 """
 
@@ -12,7 +13,7 @@ _loaded = {}
 
 
 def load(name):
-    """The kernel module ``name`` ('conv' or 'pool'), threads configured first (see ``_threads``)."""
+    """The kernel module ``name`` ('conv', 'pool' or 'elementwise'), threads configured first (see ``_threads``)."""
     module = _loaded.get(name)
     if module is None:
         from .. import _threads
