@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _threads
 from ..function import Function, ShapeError
 from ..kernels import load as _load_kernels
 from .conv import _nhwc, _nchw, _ntuple, _shape, _as_tensor, _compute_dtype
@@ -29,6 +30,12 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg
 def _K():
     """The Numba kernels, imported (and compiled or loaded from the cache) on first use."""
     return _load_kernels("pool")
+
+
+def _run(name, *args):
+    """Kernel ``name`` on ``args``: on the calling thread alone when the largest array is small."""
+    big = max(a.size for a in args if isinstance(a, np.ndarray))
+    return _threads.call(getattr(_K(), name), *args, serial=big < _threads.SERIAL_ELEMENTS)
 
 
 def _float_nhwc(op, a):
@@ -77,16 +84,16 @@ class MaxPool2d(Function):
             y = np.empty((N, C, *out_hw), cdt)
             idx = np.empty(y.shape, np.int32)
             if y.size and _is_2x2(win, out_hw, H, W):
-                _K().max_pool2d_forward_planar_2x2(xs, y, idx)
+                _run("max_pool2d_forward_planar_2x2", xs, y, idx)
             elif y.size:
-                _K().max_pool2d_forward_planar(xs, y, idx, *win)
+                _run("max_pool2d_forward_planar", xs, y, idx, *win)
         else:
             xs = _nhwc(x.astype(cdt, copy=False))
             N, H, W, C = xs.shape
             y = np.empty((N, *out_hw, C), cdt)
             idx = np.empty(y.shape, np.int32)
             if y.size:
-                _K().max_pool2d_forward(xs, y, idx, *win)
+                _run("max_pool2d_forward", xs, y, idx, *win)
             y, idx_nchw = _nchw(y), _nchw(idx)
         ctx.idx, ctx.planar, ctx.in_hw = idx, planar, (H, W)
         ctx.nchw = x.flags.c_contiguous and C > 1  # give the gradient back in the input's layout
@@ -120,18 +127,18 @@ class MaxPool2dGrad(Function):
             gc = np.ascontiguousarray(g, dtype=cdt)
             dx = np.empty((*gc.shape[:2], *in_hw), cdt)
             if dx.size:
-                _K().max_pool2d_backward_planar(gc, idx, dx)
+                _run("max_pool2d_backward_planar", gc, idx, dx)
             return dx.astype(odt, copy=False)
         gs = _nhwc(g.astype(cdt, copy=False))
         N, OH, OW, C = gs.shape
         if nchw:
             dx = np.empty((N, C, *in_hw), gs.dtype)
             if dx.size:
-                _K().max_pool2d_backward_nchw(gs, idx, dx)
+                _run("max_pool2d_backward_nchw", gs, idx, dx)
             return dx.astype(odt, copy=False)
         dx = np.empty((N, *in_hw, C), gs.dtype)
         if dx.size:
-            _K().max_pool2d_backward(gs, idx, dx)
+            _run("max_pool2d_backward", gs, idx, dx)
         return _nchw(dx).astype(odt, copy=False)
 
     @staticmethod
@@ -173,7 +180,7 @@ class AvgPool2d(Function):
         ctx.win, ctx.in_hw = win, (H, W)
         y = np.empty((N, len(rs), len(cs), C), xs.dtype)
         if y.size:
-            _K().avg_pool2d_forward(xs, y, rs, re, cs, ce, (1 / rdiv).astype(xs.dtype), (1 / cdiv).astype(xs.dtype))
+            _run("avg_pool2d_forward", xs, y, rs, re, cs, ce, (1 / rdiv).astype(xs.dtype), (1 / cdiv).astype(xs.dtype))
         return _nchw(y).astype(odt, copy=False)
 
     @staticmethod
@@ -191,7 +198,7 @@ class AvgPool2dGrad(Function):
         ctx.win = win
         dx = np.empty((gs.shape[0], *in_hw, gs.shape[3]), gs.dtype)
         if dx.size:
-            _K().avg_pool2d_backward(gs, dx, rs, re, cs, ce, (1 / rdiv).astype(gs.dtype), (1 / cdiv).astype(gs.dtype))
+            _run("avg_pool2d_backward", gs, dx, rs, re, cs, ce, (1 / rdiv).astype(gs.dtype), (1 / cdiv).astype(gs.dtype))
         return _nchw(dx).astype(odt, copy=False)
 
     @staticmethod
