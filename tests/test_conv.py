@@ -309,6 +309,23 @@ def test_input_without_grad_skips_the_input_gradient_kernel(monkeypatch):
     assert w.grad is not None
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("N", [1, 5, 17])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_stride1_planar_forward_lenet_c3(dtype, N, with_bias):
+    """The stride-1 planar forward (im2row on the virtual width + GEMM) at LeNet C3 sizes, in both float types."""
+    rng = np.random.default_rng(N)
+    x = rng.standard_normal((N, 6, 14, 14)).astype(dtype)
+    w = rng.standard_normal((16, 6, 5, 5)).astype(dtype)
+    b = rng.standard_normal(16).astype(dtype) if with_bias else None
+    y = ag.conv2d(ag.tensor(x), ag.tensor(w), None if b is None else ag.tensor(b))
+    assert y.dtype == dtype
+    want = conv_ref(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64),
+                    (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(y.data, want, rtol=tol, atol=tol)
+
+
 # --------------------------------------------------------------------------- conv_transpose2d, conv1d
 
 @given(st.integers(1, 2), st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(0, 1),
