@@ -105,6 +105,30 @@ def _threads():
     return t.num_threads()
 
 
+# Convolutions of fewer multiply-adds than this (x2: FLOPs) run their kernel on
+# the calling thread: about 50 us of serial work, against a wake-up of the
+# other threads that cost 50-90 us per parallel region on this machine
+# (LeNet-5 at batch 1: C1 0.24 and C3 0.48 MFLOP).
+_SERIAL_FLOPS = 2_000_000
+
+
+def _plan(flops):
+    """(threads, serial) for a convolution kernel of ``flops`` floating-point operations."""
+    if flops < _SERIAL_FLOPS:
+        return 1, True
+    return _threads(), False
+
+
+def _run(serial, name, *args):
+    """Kernel ``name`` on ``args``, on the calling thread alone when ``serial``."""
+    from .. import _threads as t
+    return t.call(getattr(_K(), name), *args, serial=serial)
+
+
+def _flops(N, Co, OH, OW, Cig, KH, KW):
+    return 2 * N * Co * OH * OW * Cig * KH * KW
+
+
 # --------------------------------------------------------------------------- dtype
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -137,17 +161,17 @@ def _forward(x, w, b, p, OH, OW):
     cdt, odt = _compute_dtype("conv2d", x, w, b)
     bias = np.zeros(0, cdt) if b is None else np.ascontiguousarray(b, dtype=cdt)
     N = x.shape[0]
+    nthreads, serial = _plan(_flops(N, Co, OH, OW, Cig, KH, KW))
     if _planar(x, Cig * G):
         xc = np.ascontiguousarray(x, dtype=cdt)
         y = np.empty((N, Co, OH, OW), cdt)
         if N and y.size:
             w2 = np.ascontiguousarray(w, dtype=cdt).reshape(G, Co // G, Cig * KH * KW)
             if sh == sw == 1:
-                nthreads = _threads()
                 chunk = _chunk_s1(N, Cig * KH * KW, OH, OW, KW, dw, cdt.itemsize, nthreads)
-                _K().conv2d_forward_planar_s1(xc, w2, bias, y, KH, KW, ph, pw, dh, dw, chunk, nthreads)
+                _run(serial, "conv2d_forward_planar_s1", xc, w2, bias, y, KH, KW, ph, pw, dh, dw, chunk, nthreads)
             else:
-                _K().conv2d_forward_planar(xc, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw)
+                _run(serial, "conv2d_forward_planar", xc, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw)
         elif b is not None:
             y[...] = bias[:, None, None]
         return y.astype(odt, copy=False), None
@@ -155,9 +179,8 @@ def _forward(x, w, b, p, OH, OW):
     wm = _gemm_weight(w.astype(cdt, copy=False), G)
     y = np.empty((N, OH, OW, Co), cdt)
     if N and y.size:
-        nthreads = _threads()
         chunk = _chunk(N, OH * OW, wm.shape[1], cdt.itemsize, nthreads)
-        _K().conv2d_forward(xs, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
+        _run(serial, "conv2d_forward", xs, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
     elif b is not None:
         y[...] = bias
     return _nchw(y).astype(odt, copy=False), xs
@@ -168,6 +191,7 @@ def _input_grad(gy, w, p, H, W):
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
     cdt, odt = _compute_dtype("conv_transpose2d", gy, w)
+    nthreads, serial = _plan(_flops(gy.shape[0], Co, gy.shape[2], gy.shape[3], Cig, KH, KW))
     if _planar(gy, Cig * G):
         if sh == sw == 1:
             return _backward_s1(None, gy, w, w.shape, p, (H, W), True, False, False, cdt, odt)[0]
@@ -175,7 +199,7 @@ def _input_grad(gy, w, p, H, W):
         dx = np.empty((gc.shape[0], Cig * G, H, W), cdt)  # the kernel zeroes each image first
         if gc.size and dx.size:
             w2t = np.ascontiguousarray(w.astype(cdt, copy=False).reshape(G, Co // G, Cig * KH * KW).transpose(0, 2, 1))
-            _K().conv2d_backward_input_planar(gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
+            _run(serial, "conv2d_backward_input_planar", gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
         else:
             dx[...] = 0
         return dx.astype(odt, copy=False)
@@ -184,9 +208,8 @@ def _input_grad(gy, w, p, H, W):
     wmt = _gemm_weight_t(w.astype(cdt, copy=False), G)
     dx = np.empty((N, H, W, Cig * G), cdt)  # the kernel zeroes each chunk first
     if N and gs.size and dx.size:
-        nthreads = _threads()
         chunk = _chunk(N, OH * OW, wmt.shape[2], cdt.itemsize, nthreads)
-        _K().conv2d_backward_input(gs, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
+        _run(serial, "conv2d_backward_input", gs, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
     else:
         dx[...] = 0
     return _nchw(dx).astype(odt, copy=False)
@@ -200,6 +223,7 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     sh, sw, ph, pw, dh, dw, G = p
     cdt, odt = _compute_dtype("conv2d weight gradient", x, gy)
     N, C, Co = x.shape[0], x.shape[1], gy.shape[1]
+    nthreads, serial = _plan(_flops(N, Co, gy.shape[2], gy.shape[3], C // G, KH, KW))
     if _planar(gy, C):
         if sh == sw == 1:
             _, dwt, db = _backward_s1(x, gy, None, (Co, C // G, KH, KW), p, x.shape[2:], False, True, with_bias, cdt,
@@ -207,11 +231,11 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
             return (dwt, db) if with_bias else dwt
         xc = np.ascontiguousarray(x, dtype=cdt)
         gc = np.ascontiguousarray(gy, dtype=cdt)
-        slots = max(1, min(_threads(), N))
+        slots = max(1, min(nthreads, N))
         dwp = np.zeros((slots, G, Co // G, C // G * KH * KW), cdt)
         dbp = np.zeros((slots, Co if with_bias else 0), cdt)
         if N and gc.size:
-            _K().conv2d_backward_weight_planar(xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
+            _run(serial, "conv2d_backward_weight_planar", xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
         dwt = dwp.sum(0).reshape(Co, C // G, KH, KW).astype(odt, copy=False)
         return (dwt, dbp.sum(0).astype(odt, copy=False)) if with_bias else dwt
     if xs is None or xs.dtype != cdt:
@@ -220,13 +244,12 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     N, OH, OW, Co = gs.shape
     Cig = xs.shape[3] // G
     K = KH * KW * Cig
-    nthreads = _threads()
     slots = max(1, min(nthreads, N))
     dwp = np.zeros((slots, G, K, Co // G), cdt)
     dbp = np.zeros((slots, Co if with_bias else 0), cdt)
     if N and gs.size:
         chunk = _chunk(N, OH * OW, K, cdt.itemsize, slots)
-        _K().conv2d_backward_weight(xs, gs, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
+        _run(serial, "conv2d_backward_weight", xs, gs, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
     dwm = dwp[0] if slots == 1 else dwp.sum(0)
     dwt = dwm.reshape(G, KH, KW, Cig, Co // G).transpose(0, 4, 3, 1, 2).reshape(Co, Cig, KH, KW)
     dwt = np.ascontiguousarray(dwt).astype(odt, copy=False)
@@ -258,13 +281,14 @@ def _backward_s1(x, gy, w, w_shape, p, in_hw, need_x, need_w, with_bias, cdt, od
         w2t = np.empty((G, Kg, Co // G), cdt)  # only its shape is read
         dx = np.empty((0, C) + tuple(in_hw), cdt)
     xc = np.ascontiguousarray(x, dtype=cdt) if need_w else np.empty((0, C) + tuple(in_hw), cdt)
-    nthreads = _threads()
+    nthreads, serial = _plan(_flops(N, Co, OH, OW, Cig, KH, KW) * (need_x + need_w))
     slots = max(1, min(nthreads, N))
     dwp = np.zeros((slots if need_w else 0, G, Kg, Co // G), cdt)
     dbp = np.zeros((slots, Co if with_bias else 0), cdt)
     if N and gc.size:
         chunk = _chunk_s1(N, Kg, OH, OW, KW, dw, cdt.itemsize, slots)
-        _K().conv2d_backward_planar_s1(xc, gc, w2t, dx, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, slots, Kg >= 96)
+        _run(serial, "conv2d_backward_planar_s1", xc, gc, w2t, dx, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, slots,
+             Kg >= 96)
     elif need_x:
         dx[...] = 0
     dxo = dx.astype(odt, copy=False) if need_x else None
