@@ -288,6 +288,73 @@ def test_batchnorm_train_mode(cls, shape):
     assert ag.gradgradcheck(fn, (x, bn.weight, bn.bias))
 
 
+def np_bn_grads(x, w, g, eps):
+    """(dx, dw, db) of training-mode batch norm, from the textbook formulas in float64."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+    inv = 1 / np.sqrt(var + eps)
+    xh = (x - mean) * inv
+    gh = g * w.reshape(shape)
+    dx = (gh - gh.mean(axes, keepdims=True) - xh * (gh * xh).mean(axes, keepdims=True)) * inv
+    return dx, (g * xh).sum(axes), g.sum(axes)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "strided"])
+def test_batchnorm_kernels_on_large_inputs(dtype, layout):
+    """Inputs of at least ``_BN_KERNEL_MIN`` elements take the Numba kernels: values, statistics, gradients."""
+    rng = np.random.default_rng(3)
+    shape = (6, 5, 33, 35)
+    assert np.prod(shape) >= F._BN_KERNEL_MIN
+    # a large mean against the spread: the statistics must not cancel
+    base = (rng.standard_normal(shape) * 0.5 + 300.0 + np.arange(5)[None, :, None, None]).astype(dtype)
+    if layout == "channels_last":  # what the GEMM convolutions return
+        leaf = ag.tensor(np.ascontiguousarray(base.transpose(0, 2, 3, 1)), requires_grad=True)
+        x = leaf.permute(0, 3, 1, 2)
+    elif layout == "strided":  # dense in no order: copied first
+        leaf = ag.tensor(np.repeat(base, 2, axis=3), requires_grad=True)
+        x = leaf[..., ::2]
+    else:
+        leaf = x = ag.tensor(base, requires_grad=True)
+    bn = nn.BatchNorm2d(5, momentum=0.5)
+    if dtype == np.float64:
+        bn.double()
+    with ag.no_grad():
+        bn.weight.copy_(ag.tensor(np.array([0.5, 2.0, -1.0, 1.5, 1.0], dtype=dtype)))
+        bn.bias.copy_(ag.tensor(np.array([0.1, 0.0, 0.3, -2.0, 0.0], dtype=dtype)))
+    y = bn(x)
+    xd = base.astype(np.float64)
+    w, b = bn.weight.data.astype(np.float64), bn.bias.data.astype(np.float64)
+    tol = dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.data, np_bn_train(xd, w, b, 1e-5), **tol)
+    if layout == "channels_last":
+        assert y.data.strides == x.data.strides  # the activation keeps the conv's memory order
+    n = xd.size // 5
+    np.testing.assert_allclose(bn.running_mean.data, 0.5 * xd.mean((0, 2, 3)), rtol=1e-6)
+    np.testing.assert_allclose(bn.running_var.data, 0.5 + 0.5 * xd.var((0, 2, 3)) * n / (n - 1), rtol=1e-4)
+    g = rng.standard_normal(shape).astype(dtype)
+    y.backward(ag.tensor(g))
+    dx, dw, db = np_bn_grads(xd, w, g.astype(np.float64), 1e-5)
+    got = leaf.grad.data
+    if layout == "channels_last":
+        got = got.transpose(0, 3, 1, 2)
+    elif layout == "strided":
+        got = got[..., ::2]
+    # dx is O(|g| / std) = O(2); float32 sums over 7000 values per channel
+    np.testing.assert_allclose(got, dx, rtol=1e-3 if dtype == np.float32 else 1e-8,
+                               atol=2e-3 if dtype == np.float32 else 1e-8)
+    np.testing.assert_allclose(bn.weight.grad.data, dw, rtol=1e-4 if dtype == np.float32 else 1e-9)
+    np.testing.assert_allclose(bn.bias.grad.data, db, rtol=1e-4 if dtype == np.float32 else 1e-9)
+    # with create_graph the backward is recorded with Tensor ops instead: same first derivatives
+    x2 = ag.tensor(base, requires_grad=True)
+    (gx,) = ag.grad(bn(x2), [x2], grad_outputs=[ag.tensor(g)], create_graph=True)
+    assert gx.requires_grad
+    np.testing.assert_allclose(gx.data, dx, rtol=1e-3 if dtype == np.float32 else 1e-8,
+                               atol=2e-3 if dtype == np.float32 else 1e-8)
+
+
 def test_batchnorm_eval_mode_uses_running_statistics():
     bn = nn.BatchNorm2d(2).double()
     for _ in range(5):

@@ -1,0 +1,160 @@
+"""Batch-normalisation kernels: per-channel statistics, the affine map, and the backward's sums.
+
+numpy spends about fifteen full passes (each a temporary array) on a batch
+norm's forward and backward, its reductions over strided axes; these kernels
+need four, in float64 accumulators, on all threads.
+
+Two memory layouts, as the convolutions produce them:
+
+* ``_ncs``: ``x`` viewed as (N, C, S), C-contiguous (NCHW memory, S = H*W);
+* ``_mc``: ``x`` viewed as (M, C), C-contiguous (channels-last memory, M = N*H*W).
+
+Statistics are accumulated around a shift (the channel's first value), which
+keeps ``sum(d^2) - sum(d)^2 / M`` free of cancellation when the mean is large
+against the spread. The ``_mc`` kernels have each thread sum a block of rows
+into its own row of ``part`` (summed afterwards by the caller).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange, uint64
+
+_opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+# The sums may be reassociated (so LLVM vectorises them into several partial
+# sums; 3x faster measured); nothing else of fastmath (NaN and inf keep
+# numpy's semantics).
+_sums = dict(_opts, fastmath={"reassoc", "contract"})
+
+
+@njit(parallel=True, **_sums)
+def stats_ncs(x, shift, s1, s2):
+    """``s1[c] = sum(x[:, c] - shift[c])``, ``s2[c] = sum((x[:, c] - shift[c])^2)`` (float64)."""
+    N, C, S = x.shape
+    for c in prange(C):
+        k = np.float64(shift[c])
+        a = 0.0
+        b = 0.0
+        for n in range(N):
+            row = x[n, c]
+            for i in range(uint64(S)):
+                d = np.float64(row[i]) - k
+                a += d
+                b += d * d
+        s1[c] = a
+        s2[c] = b
+
+
+@njit(parallel=True, **_sums)
+def stats_mc(x, shift, part):
+    """``part[t, 0, c]`` / ``part[t, 1, c]``: sums of ``x[m, c] - shift[c]`` and its square over block t of rows."""
+    M, C = x.shape
+    T = part.shape[0]
+    rows = (M + T - 1) // T
+    for t in prange(T):
+        p1 = part[t, 0]
+        p2 = part[t, 1]
+        p1[:] = 0
+        p2[:] = 0
+        for m in range(t * rows, min(M, (t + 1) * rows)):
+            row = x[m]
+            for c in range(uint64(C)):
+                d = np.float64(row[c]) - shift[c]
+                p1[c] += d
+                p2[c] += d * d
+
+
+@njit(parallel=True, **_opts)
+def affine_ncs(x, mean, scale, bias, y):
+    """``y[n, c] = (x[n, c] - mean[c]) * scale[c] + bias[c]`` (centred first: no cancellation for large means)."""
+    N, C, S = x.shape
+    for t in prange(N * C):
+        n = t // C
+        c = t - n * C
+        mu = mean[c]
+        a = scale[c]
+        b = bias[c]
+        xr = x[n, c]
+        yr = y[n, c]
+        for i in range(uint64(S)):
+            yr[i] = (xr[i] - mu) * a + b
+
+
+@njit(parallel=True, **_opts)
+def affine_mc(x, mean, scale, bias, y):
+    """As ``affine_ncs`` on (M, C) memory."""
+    M, C = x.shape
+    for m in prange(M):
+        xr = x[m]
+        yr = y[m]
+        for c in range(uint64(C)):
+            yr[c] = (xr[c] - mean[c]) * scale[c] + bias[c]
+
+
+@njit(parallel=True, **_sums)
+def grad_sums_ncs(g, x, mean, sg, sgx):
+    """``sg[c] = sum(g[:, c])``, ``sgx[c] = sum(g[:, c] * (x[:, c] - mean[c]))`` (float64)."""
+    N, C, S = x.shape
+    for c in prange(C):
+        mu = np.float64(mean[c])
+        a = 0.0
+        b = 0.0
+        for n in range(N):
+            gr = g[n, c]
+            xr = x[n, c]
+            for i in range(uint64(S)):
+                gv = np.float64(gr[i])
+                a += gv
+                b += gv * (np.float64(xr[i]) - mu)
+        sg[c] = a
+        sgx[c] = b
+
+
+@njit(parallel=True, **_sums)
+def grad_sums_mc(g, x, mean, part):
+    """As ``grad_sums_ncs`` on (M, C) memory: block t of rows into ``part[t, 0]`` (sum g) and ``part[t, 1]``."""
+    M, C = x.shape
+    T = part.shape[0]
+    rows = (M + T - 1) // T
+    for t in prange(T):
+        p1 = part[t, 0]
+        p2 = part[t, 1]
+        p1[:] = 0
+        p2[:] = 0
+        for m in range(t * rows, min(M, (t + 1) * rows)):
+            gr = g[m]
+            xr = x[m]
+            for c in range(uint64(C)):
+                gv = np.float64(gr[c])
+                p1[c] += gv
+                p2[c] += gv * (np.float64(xr[c]) - mean[c])
+
+
+@njit(parallel=True, **_opts)
+def grad_input_ncs(g, x, mean, a, b, k, dx):
+    """``dx = a[c] * g + b[c] * (x - mean[c]) + k[c]`` per channel (the batch-norm input gradient, folded)."""
+    N, C, S = x.shape
+    for t in prange(N * C):
+        n = t // C
+        c = t - n * C
+        mu = mean[c]
+        ac = a[c]
+        bc = b[c]
+        kc = k[c]
+        gr = g[n, c]
+        xr = x[n, c]
+        dr = dx[n, c]
+        for i in range(uint64(S)):
+            dr[i] = ac * gr[i] + bc * (xr[i] - mu) + kc
+
+
+@njit(parallel=True, **_opts)
+def grad_input_mc(g, x, mean, a, b, k, dx):
+    """As ``grad_input_ncs`` on (M, C) memory."""
+    M, C = x.shape
+    for m in prange(M):
+        gr = g[m]
+        xr = x[m]
+        dr = dx[m]
+        for c in range(uint64(C)):
+            dr[c] = a[c] * gr[c] + b[c] * (xr[c] - mean[c]) + k[c]
