@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_core import Tensor
+from autograd_core import Tensor, _threads
 from autograd_core.function import Function, ShapeError, _state
 from autograd_core.ops import elementwise as _E
 from autograd_core.ops.elementwise import Mul, sigmoid, tanh, softplus  # noqa: F401  (re-exported)
@@ -205,11 +205,6 @@ def _bn_empty(kind, x):
     return np.moveaxis(t, -1, 1), t.reshape(-1, x.shape[1])
 
 
-def _bn_threads():
-    from autograd_core import _threads
-    return _threads.num_threads()
-
-
 def _bn_forward_kernels(x, weight, bias, eps):
     """(out, mean, var, invstd) of batch norm in training mode, by the kernels; ``x`` (N, C, *) float."""
     K = _bn_kernels()
@@ -225,7 +220,7 @@ def _bn_forward_kernels(x, weight, bias, eps):
         s1, s2 = np.empty(C), np.empty(C)
         K.stats_ncs(v, shift, s1, s2)
     else:
-        part = np.empty((max(1, min(_bn_threads(), M)), 2, C))
+        part = np.empty((max(1, min(_threads.num_threads(), M)), 2, C))
         K.stats_mc(v, shift, part)
         s1, s2 = part.sum(0)
     mean64 = shift + s1 / M
@@ -255,7 +250,7 @@ def _bn_backward_kernels(x, g, w, mean, invstd, need):
         sg, sgx = np.empty(C), np.empty(C)
         K.grad_sums_ncs(gv, v, mean, sg, sgx)
     else:
-        part = np.empty((max(1, min(_bn_threads(), M)), 2, C))
+        part = np.empty((max(1, min(_threads.num_threads(), M)), 2, C))
         K.grad_sums_mc(gv, v, mean, part)
         sg, sgx = part.sum(0)
     dt = x.dtype

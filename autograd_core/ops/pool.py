@@ -96,7 +96,8 @@ class MaxPool2d(Function):
                 _run("max_pool2d_forward", xs, y, idx, *win)
             y, idx_nchw = _nchw(y), _nchw(idx)
         ctx.idx, ctx.planar, ctx.in_hw = idx, planar, (H, W)
-        ctx.nchw = x.flags.c_contiguous and C > 1  # give the gradient back in the input's layout
+        # channels-last kernels: give the gradient back in the input's layout
+        ctx.nchw = not planar and x.flags.c_contiguous and C > 1
         y = y.astype(odt, copy=False)
         if return_indices:
             ind = (idx if planar else idx_nchw).astype(np.int64)
