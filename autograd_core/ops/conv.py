@@ -24,11 +24,15 @@ change layout.
 
 from __future__ import annotations
 
+import logging as _logging
+import os as _os
+
 import numpy as np
 
 from ..function import Function, ShapeError
 from ..tensor import Tensor
 from ..kernels import load as _load_kernels
+from . import _conv_direct as _D
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "correlate2d", "convolve2d"]
 
@@ -129,6 +133,67 @@ def _flops(N, Co, OH, OW, Cig, KH, KW):
     return 2 * N * Co * OH * OW * Cig * KH * KW
 
 
+# --------------------------------------------------------------------------- routes
+# Which kernels run each of the three maps (forward, input gradient, weight
+# gradient) of a convolution. ``route`` is the one place that decides.
+#
+# ``depthwise``  groups == in == out channels: a stencil per channel, in the
+#                input's layout (``kernels/depthwise.py``; a strided input
+#                gradient is scattered in NCHW memory)
+# ``direct``     a 16-channel x 6-pixel register tile (``kernels/conv_direct.py``)
+#                when the map's output channels per group fill its 16-channel
+#                tiles (12-16, 24, 32, ...: at least 75% of the lanes used);
+#                the input gradient is a direct conv of ``gy`` per output phase
+#                (one phase for stride 1). Channels-last output.
+# ``gemm``       im2col + OpenBLAS (``kernels/conv.py``): the planar kernels for
+#                NCHW inputs with <= 16 channels, else the channels-last ones;
+#                everything the other two do not take.
+# Set ``AUTOGRAD_CORE_CONV_ROUTES=gemm`` to force the GEMM route (comparisons),
+# and log ``autograd_core.conv`` at DEBUG level to see each choice.
+
+_log = _logging.getLogger("autograd_core.conv")
+ROUTES = ("depthwise", "direct", "gemm")
+
+
+def _fills_tiles(n):
+    """Whether ``n`` output channels per group use at least 75% of the direct kernel's 16-lane tiles."""
+    return n >= 12 and 4 * n >= 3 * 16 * (-(-n // 16))
+
+
+def route(kind, a, w_shape, p):
+    """The kernel route ('depthwise', 'direct' or 'gemm') for map ``kind`` of a conv.
+
+    ``kind`` is 'forward' (``a`` is the input), 'input' or 'weight' (``a`` is
+    the output gradient); ``w_shape`` the conv's (Co, Cig, KH, KW) weight
+    shape, ``p`` its settings.
+    """
+    G = p[6]
+    Co, Cig = w_shape[0], w_shape[1]
+    Cog = Co // G
+    forced = _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES")
+    if forced == "gemm":
+        r = "gemm"
+    elif Cig == 1 and Cog == 1 and G > 1:
+        r = "depthwise"
+    elif kind == "input":
+        r = "direct" if _fills_tiles(Cig) else "gemm"
+    else:
+        r = "direct" if _fills_tiles(Cog) else "gemm"
+    if _log.isEnabledFor(_logging.DEBUG):
+        _log.debug("conv2d %s: %s route (input %s, weight %s, settings %s)", kind, r, a.shape, w_shape, p)
+    return r
+
+
+def _caller(module, serial):
+    """``call(name, *args)``: kernel ``name`` of kernel module ``module``, serially when ``serial``."""
+    from .. import _threads as t
+    mod = _load_kernels(module)
+    return lambda name, *args: t.call(getattr(mod, name), *args, serial=serial)
+
+
+_MODULE = {"depthwise": "depthwise", "direct": "conv_direct"}
+
+
 # --------------------------------------------------------------------------- dtype
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -162,6 +227,11 @@ def _forward(x, w, b, p, OH, OW):
     bias = np.zeros(0, cdt) if b is None else np.ascontiguousarray(b, dtype=cdt)
     N = x.shape[0]
     nthreads, serial = _plan(_flops(N, Co, OH, OW, Cig, KH, KW))
+    r = route("forward", x, w.shape, p)
+    if r != "gemm":
+        run = _D.dw_forward if r == "depthwise" else _D.direct_forward
+        y = run(_caller(_MODULE[r], serial), x, w, b, p, OH, OW, cdt, nthreads)
+        return y.astype(odt, copy=False), None
     if _planar(x, Cig * G):
         xc = np.ascontiguousarray(x, dtype=cdt)
         y = np.empty((N, Co, OH, OW), cdt)
@@ -192,6 +262,10 @@ def _input_grad(gy, w, p, H, W):
     Co, Cig, KH, KW = w.shape
     cdt, odt = _compute_dtype("conv_transpose2d", gy, w)
     nthreads, serial = _plan(_flops(gy.shape[0], Co, gy.shape[2], gy.shape[3], Cig, KH, KW))
+    r = route("input", gy, w.shape, p)
+    if r != "gemm":
+        run = _D.dw_input_grad if r == "depthwise" else _D.direct_input_grad
+        return run(_caller(_MODULE[r], serial), gy, w, p, H, W, cdt, nthreads).astype(odt, copy=False)
     if _planar(gy, Cig * G):
         if sh == sw == 1:
             return _backward_s1(None, gy, w, w.shape, p, (H, W), True, False, False, cdt, odt)[0]
@@ -224,6 +298,12 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     cdt, odt = _compute_dtype("conv2d weight gradient", x, gy)
     N, C, Co = x.shape[0], x.shape[1], gy.shape[1]
     nthreads, serial = _plan(_flops(N, Co, gy.shape[2], gy.shape[3], C // G, KH, KW))
+    r = route("weight", gy, (Co, C // G, KH, KW), p)
+    if r != "gemm":
+        run = _D.dw_weight_grad if r == "depthwise" else _D.direct_weight_grad
+        dwt, db = run(_caller(_MODULE[r], serial), x, gy, p, KH, KW, with_bias, cdt, nthreads)
+        dwt = dwt.astype(odt, copy=False)
+        return (dwt, db.astype(odt, copy=False)) if with_bias else dwt
     if _planar(gy, C):
         if sh == sw == 1:
             _, dwt, db = _backward_s1(x, gy, None, (Co, C // G, KH, KW), p, x.shape[2:], False, True, with_bias, cdt,
@@ -258,9 +338,10 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     return dwt
 
 
-def _both_s1(gy, C, stride):
-    """Whether conv2d's gradients for ``gy`` go through the stride-1 planar kernel (``_backward_s1``)."""
-    return stride == (1, 1) and _planar(gy, C)
+def _both_s1(gy, C, stride, w_shape, p):
+    """Whether conv2d's gradients for ``gy`` go through the stride-1 planar kernel (``_backward_s1``): planar
+    memory, stride 1, and an input gradient the GEMM route takes (LeNet C3: 16 -> 6 channels)."""
+    return stride == (1, 1) and _planar(gy, C) and route("input", gy, w_shape, p) == "gemm"
 
 
 def _backward_s1(x, gy, w, w_shape, p, in_hw, need_x, need_w, with_bias, cdt, odt):
@@ -316,7 +397,7 @@ class Conv2d(Function):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         p, xs = ctx.p, ctx.xs
-        if need[0] and need[1] and _both_s1(g.data, x.shape[1], p[:2]):
+        if need[0] and need[1] and _both_s1(g.data, x.shape[1], p[:2], w.shape, p):
             # both gradients in one pass over g (one kernel launch)
             if need[2]:
                 return Conv2dBackward.apply(x, g, w, p, True)
