@@ -47,14 +47,21 @@ OB = 16  # output channels per tile: two 8-lane vectors
 R = 6    # output pixels (forward) or (tap, channel) entries (weight gradient) per tile
 
 
-def pack_weight(w, G):
-    """(Co, Cig, KH, KW) -> (G, Cob, KH*KW, Cig, 16), output channels zero-padded to blocks of 16."""
+def pack_weight(w, G, taps=None):
+    """(Co, Cig, KH, KW) -> (G, Cob, T, Cig, 16), output channels zero-padded to blocks of 16; the T taps
+    are ``taps`` [(i, j), ...] in that order (default: all, row by row)."""
     Co, Cig, KH, KW = w.shape
     Cog = Co // G
     Cob = -(-Cog // OB)
-    wp = np.zeros((G, Cob * OB, KH * KW, Cig), w.dtype)
-    wp[:, :Cog] = w.reshape(G, Cog, Cig, KH * KW).transpose(0, 1, 3, 2)
-    return np.ascontiguousarray(wp.reshape(G, Cob, OB, KH * KW, Cig).transpose(0, 1, 3, 4, 2))
+    if taps is None:
+        wt = w.reshape(G, Cog, Cig, KH * KW)
+    else:
+        rows, cols = np.array([t[0] for t in taps], np.intp), np.array([t[1] for t in taps], np.intp)
+        wt = w.reshape(G, Cog, Cig, KH, KW)[:, :, :, rows, cols]
+    T = wt.shape[3]
+    wp = np.zeros((G, Cob * OB, T, Cig), w.dtype)
+    wp[:, :Cog] = wt.transpose(0, 1, 3, 2)
+    return np.ascontiguousarray(wp.reshape(G, Cob, OB, T, Cig).transpose(0, 1, 3, 4, 2))
 
 
 def pack_weight_transposed(w, G, taps):
@@ -124,9 +131,10 @@ def _pixel_base(p, OW, sh, sw, Wp, C):
 # --------------------------------------------------------------------------- forward tile
 
 @njit(inline="always", **_opts)
-def _fwd_tile(xp, b0, b1, b2, b3, b4, b5, wp, wb, toff, Cig, out, ob0, bp):
-    """The 16 x 6 tile: pixels with bases b0..b5, weights from ``wp[wb:]``; results (+ bias ``bp[ob0:]``) into
-    ``out`` (6, 16) rows."""
+def _fwd_tile(xp, b0, b1, b2, b3, b4, b5, wp, wb, toff, inner, out, ob0, bp):
+    """The 16 x 6 tile: pixels with bases b0..b5, for each offset ``toff[t]`` a run of ``inner``
+    consecutive buffer elements against weights ``wp[wb + (t*inner + k)*16:][:16]``; results (+ bias
+    ``bp[ob0:]``) into ``out`` (6, 16) rows."""
     a00 = vzero(wp)
     a01 = vzero(wp)
     a10 = vzero(wp)
@@ -142,14 +150,14 @@ def _fwd_tile(xp, b0, b1, b2, b3, b4, b5, wp, wb, toff, Cig, out, ob0, bp):
     T = toff.shape[0]
     for t in range(T):
         o = toff[t]
-        wt = wb + t * Cig * 16
+        wt = wb + t * inner * 16
         c0 = b0 + o
         c1 = b1 + o
         c2 = b2 + o
         c3 = b3 + o
         c4 = b4 + o
         c5 = b5 + o
-        for ci in range(Cig):
+        for ci in range(inner):
             w0 = vload(wp, wt + ci * 16)
             w1 = vload(wp, wt + ci * 16 + 8)
             v = vbcast(xp, c0 + ci)
@@ -186,35 +194,59 @@ def _fwd_tile(xp, b0, b1, b2, b3, b4, b5, wp, wb, toff, Cig, out, ob0, bp):
     vstore(out, 88, vadd(a51, bv1))
 
 
-def tap_offsets(KH, KW, dh, dw, Wp, C):
-    """Offsets (in elements of a padded channels-last image of width ``Wp``, ``C`` channels) of the
-    taps of a KH x KW kernel with dilation (dh, dw), in the order of ``pack_weight``."""
-    i, j = np.meshgrid(np.arange(KH), np.arange(KW), indexing="ij")
-    return np.ascontiguousarray(((i * dh * Wp + j * dw) * C).reshape(-1), dtype=np.int64)
+def merge_taps(taps, C, G, Wp):
+    """(order, toff, inner) for ``direct_conv`` from taps [(i, j, u, v)]: weight tap (i, j) reads the
+    buffer pixel (u, v) rows/columns from the output pixel's base.
+
+    With one group, taps of one buffer row whose pixels are consecutive read one
+    contiguous run of the buffer (the pixels' channels back to back), so each such
+    row becomes one offset with ``inner`` = (taps in the row) * C: fewer, longer
+    inner loops (3->32 3x3: 3 runs of 9 instead of 9 of 3). ``order`` lists the
+    weight taps (i, j) in the order the weight must be packed in.
+    """
+    taps = sorted(taps, key=lambda t: (t[2], t[3]))
+    rows = {}
+    for t in taps:
+        rows.setdefault(t[2], []).append(t)
+    lens = {len(r) for r in rows.values()}
+    runs = all(r[k + 1][3] == r[k][3] + 1 for r in rows.values() for k in range(len(r) - 1))
+    order = [(t[0], t[1]) for t in taps]
+    if G == 1 and len(lens) == 1 and runs:
+        toff = [(r[0][2] * Wp + r[0][3]) * C for r in rows.values()]
+        return order, np.array(toff, np.int64), lens.pop() * C
+    return order, np.array([(t[2] * Wp + t[3]) * C for t in taps], np.int64), C // G
+
+
+# A pass of ``direct_conv``: one row of ``passes`` (int64), what one output grid needs
+PASS_FIELDS = ("OH", "OW", "oy0", "ox0", "toff_start", "ntoff", "inner", "wbase")
 
 
 @njit(parallel=True, **_opts)
-def direct_conv(x, x_nchw, wp, bp, toff, y, Hp, Wp, ph, pw, sh, sw, OHt, OWt, oy0, ox0, osh, osw, nslots):
-    """A direct convolution into (part of) the channels-last ``y`` (N, Hy, Wy, Co).
+def direct_conv(x, x_nchw, Cig, wf, bp, passes, toff, y, Hp, Wp, ph, pw, sh, sw, osh, osw, nslots):
+    """A direct convolution into the channels-last ``y`` (N, Hy, Wy, Co), in one or more passes.
 
     Image n of ``x`` is placed at (ph, pw) in a zero (Hp, Wp, C) buffer (``ph``
-    and ``pw`` may be negative: cropped); output pixel (i, j), i < OHt, j < OWt,
-    reads the buffer at ``(i*sh*Wp + j*sw)*C + toff[t]`` for tap t and goes to
-    ``y[n, oy0 + i*osh, ox0 + j*osw]``. A forward conv is ``toff = tap_offsets(...)``,
-    unit output steps and the whole of ``y``; the input gradient of a strided
-    conv is one call per output phase (``oy0, ox0`` the phase, ``osh, osw`` the
-    stride, ``toff`` the taps that reach that phase). Pixels of ``y`` outside
-    the written grid are left as they are.
+    and ``pw`` may be negative: cropped). Pass k (row k of ``passes``, fields
+    ``PASS_FIELDS``) computes output pixels (i, j), i < OH, j < OW, into
+    ``y[n, oy0 + i*osh, ox0 + j*osw]``: for each t < ntoff, the ``inner`` buffer
+    elements from ``(i*sh*Wp + j*sw)*C + toff[toff_start + t]`` on, against the
+    packed weight ``wf[wbase:]`` (G, Cob, ntoff, inner, 16) (``pack_weight``,
+    flattened). ``inner`` is a tap's Cig channels, or with one group a row of
+    taps one pixel apart (``merge_taps``); ``ntoff = 0`` writes the bias.
 
-    ``nslots`` workers each own an image buffer and take images s, s + nslots, ...
+    A forward conv is one pass over the whole of ``y``. The input gradient of a
+    strided conv is one pass per output phase (``oy0, ox0`` the phase, ``osh,
+    osw`` the stride, the taps that reach that phase): all of an image's phases
+    run while its buffer and output are in cache.
+
+    ``bp`` (G, Cob*16): the bias, zero-padded per group. ``nslots`` workers each
+    own an image buffer and take images s, s + nslots, ...
     """
     N = x.shape[0]
     C = x.shape[1] if x_nchw else x.shape[3]
-    G, Cob, T, Cig = wp.shape[0], wp.shape[1], wp.shape[2], wp.shape[3]
+    G, Cob = bp.shape[0], bp.shape[1] // OB
     Hy, Wy, Co = y.shape[1], y.shape[2], y.shape[3]
     Cog = Co // G
-    P = OHt * OWt
-    wf = wp.reshape(wp.size)
     bf = bp.reshape(bp.size)
     yf = y.reshape(y.size)
     for s in prange(nslots):
@@ -222,32 +254,37 @@ def direct_conv(x, x_nchw, wp, bp, toff, y, Hp, Wp, ph, pw, sh, sw, OHt, OWt, oy
         out = np.empty(R * OB, x.dtype)
         for n in range(s, N, nslots):
             _pad_image(x, n, x_nchw, ph, pw, Hp, Wp, xp)
-            for g in range(G):
-                ci0 = g * Cig
-                for ob in range(Cob):
-                    wb = (g * Cob + ob) * T * Cig * OB
-                    ob0 = (g * Cob + ob) * OB
-                    nco = min(OB, Cog - ob * OB)
-                    co0 = g * Cog + ob * OB
-                    for pt in range(0, P, R):
-                        p0 = max(0, min(pt, P - R))
-                        b0 = _pixel_base(p0, OWt, sh, sw, Wp, C) + ci0
-                        b1 = _pixel_base(min(p0 + 1, P - 1), OWt, sh, sw, Wp, C) + ci0
-                        b2 = _pixel_base(min(p0 + 2, P - 1), OWt, sh, sw, Wp, C) + ci0
-                        b3 = _pixel_base(min(p0 + 3, P - 1), OWt, sh, sw, Wp, C) + ci0
-                        b4 = _pixel_base(min(p0 + 4, P - 1), OWt, sh, sw, Wp, C) + ci0
-                        b5 = _pixel_base(min(p0 + 5, P - 1), OWt, sh, sw, Wp, C) + ci0
-                        _fwd_tile(xp, b0, b1, b2, b3, b4, b5, wf, wb, toff, Cig, out, ob0, bf)
-                        for r in range(min(R, P - p0)):
-                            i = (p0 + r) // OWt
-                            j = p0 + r - i * OWt
-                            d = ((n * Hy + oy0 + i * osh) * Wy + ox0 + j * osw) * Co + co0
-                            if nco == OB:
-                                vstore(yf, d, vload(out, r * OB))
-                                vstore(yf, d + 8, vload(out, r * OB + 8))
-                            else:
-                                for k in range(nco):
-                                    yf[d + k] = out[r * OB + k]
+            for k in range(passes.shape[0]):
+                OH, OW, oy0, ox0 = passes[k, 0], passes[k, 1], passes[k, 2], passes[k, 3]
+                t0, nt, inner, wbase = passes[k, 4], passes[k, 5], passes[k, 6], passes[k, 7]
+                tk = toff[t0:t0 + nt]
+                P = OH * OW
+                for g in range(G):
+                    ci0 = g * Cig
+                    for ob in range(Cob):
+                        wb = wbase + (g * Cob + ob) * nt * inner * OB
+                        ob0 = (g * Cob + ob) * OB
+                        nco = min(OB, Cog - ob * OB)
+                        co0 = g * Cog + ob * OB
+                        for pt in range(0, P, R):
+                            p0 = max(0, min(pt, P - R))
+                            b0 = _pixel_base(p0, OW, sh, sw, Wp, C) + ci0
+                            b1 = _pixel_base(min(p0 + 1, P - 1), OW, sh, sw, Wp, C) + ci0
+                            b2 = _pixel_base(min(p0 + 2, P - 1), OW, sh, sw, Wp, C) + ci0
+                            b3 = _pixel_base(min(p0 + 3, P - 1), OW, sh, sw, Wp, C) + ci0
+                            b4 = _pixel_base(min(p0 + 4, P - 1), OW, sh, sw, Wp, C) + ci0
+                            b5 = _pixel_base(min(p0 + 5, P - 1), OW, sh, sw, Wp, C) + ci0
+                            _fwd_tile(xp, b0, b1, b2, b3, b4, b5, wf, wb, tk, inner, out, ob0, bf)
+                            for r in range(min(R, P - p0)):
+                                i = (p0 + r) // OW
+                                j = p0 + r - i * OW
+                                d = ((n * Hy + oy0 + i * osh) * Wy + ox0 + j * osw) * Co + co0
+                                if nco == OB:
+                                    vstore(yf, d, vload(out, r * OB))
+                                    vstore(yf, d + 8, vload(out, r * OB + 8))
+                                else:
+                                    for q in range(nco):
+                                        yf[d + q] = out[r * OB + q]
 
 
 # --------------------------------------------------------------------------- weight gradient

@@ -52,9 +52,11 @@ def direct_forward(call, x, w, b, p, OH, OW, cdt, nthreads):
     y = np.empty((N, OH, OW, Co), cdt)
     if N and y.size:
         Hp, Wp = (OH - 1) * sh + (KH - 1) * dh + 1, (OW - 1) * sw + (KW - 1) * dw + 1
-        call("direct_conv", xk, x_nchw, K.pack_weight(w.astype(cdt, copy=False), G), K.pack_bias(b, Co, G, cdt),
-             K.tap_offsets(KH, KW, dh, dw, Wp, C), y, Hp, Wp, ph, pw, sh, sw, OH, OW, 0, 0, 1, 1,
-             max(1, min(nthreads, N)))
+        order, toff, inner = K.merge_taps([(i, j, i * dh, j * dw) for i in range(KH) for j in range(KW)], C, G, Wp)
+        wf = K.pack_weight(w.astype(cdt, copy=False), G, order).reshape(-1)
+        passes = np.array([[OH, OW, 0, 0, 0, len(toff), inner, 0]], np.int64)
+        call("direct_conv", xk, x_nchw, Cig, wf, K.pack_bias(b, Co, G, cdt), passes, toff, y, Hp, Wp, ph, pw, sh, sw,
+             1, 1, max(1, min(nthreads, N)))
     elif b is not None:
         y[...] = np.asarray(b, cdt)
     return _nchw_view(y)
@@ -79,7 +81,7 @@ def _phases(n_in, n_out, k, s, pad, d):
 
 
 def direct_input_grad(call, gy, w, p, H, W, cdt, nthreads):
-    """dx = Fx*(gy, w) by the direct kernel, one call per output phase (one for stride 1):
+    """dx = Fx*(gy, w) by the direct kernel, one pass per output phase of the stride (one for stride 1):
     (N, C, H, W) view of channels-last memory."""
     K = _load("conv_direct")
     sh, sw, ph, pw, dh, dw, G = p
@@ -92,20 +94,22 @@ def direct_input_grad(call, gy, w, p, H, W, cdt, nthreads):
         dx[...] = 0
         return _nchw_view(dx)
     wc = w.astype(cdt, copy=False)
-    bp = K.pack_bias(None, Cig * G, G, cdt)
     sy, Hp, rows = _phases(H, OH, KH, sh, ph, dh)
     sx, Wp, cols = _phases(W, OW, KW, sw, pw, dw)
+    passes, toffs, wfs = [], [], []
+    t0 = wbase = 0
     for a, na, ta in rows:
         for b, nb, tb in cols:
-            if not (na and nb):
-                continue
-            if not (ta and tb):  # no tap reaches this phase
-                dx[:, a::sh, b::sw] = 0
-                continue
-            taps = [(i, j) for i, _ in ta for j, _ in tb]
-            toff = np.array([((ci + sy) * Wp + cj + sx) * Co for _, ci in ta for _, cj in tb], np.int64)
-            call("direct_conv", gk, g_nchw, K.pack_weight_transposed(wc, G, taps), bp, toff, dx, Hp, Wp, sy, sx, 1, 1,
-                 na, nb, a, b, sh, sw, max(1, min(nthreads, N)))
+            if na and nb:  # a phase no tap reaches (ntoff = 0) gets zeros
+                order, toff, inner = K.merge_taps([(i, j, ci + sy, cj + sx) for i, ci in ta for j, cj in tb], Co, G, Wp)
+                wf = K.pack_weight_transposed(wc, G, order).reshape(-1)
+                passes.append([na, nb, a, b, t0, len(toff), inner, wbase])
+                toffs.append(toff)
+                wfs.append(wf)
+                t0, wbase = t0 + len(toff), wbase + wf.size
+    call("direct_conv", gk, g_nchw, Co // G, np.concatenate(wfs), K.pack_bias(None, Cig * G, G, cdt),
+         np.array(passes, np.int64), np.concatenate(toffs).astype(np.int64), dx, Hp, Wp, sy, sx, 1, 1, sh, sw,
+         max(1, min(nthreads, N)))
     return _nchw_view(dx)
 
 
