@@ -29,6 +29,7 @@ import numpy as np
 from ..function import Function, ShapeError
 from ..tensor import Tensor
 from ..kernels import load as _load_kernels
+from ._declare import functional
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "correlate2d", "convolve2d"]
 
@@ -521,6 +522,7 @@ def _as_tensor(a):
 
 # --------------------------------------------------------------------------- public API
 
+@functional
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation (PyTorch's ``conv2d``).
 
@@ -552,6 +554,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return Conv2d.apply(input, weight, bias, p, (OH, OW))
 
 
+@functional
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation: ``input`` (N, C_in, L), ``weight`` (C_out, C_in / groups, k).
 
@@ -569,6 +572,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return Conv2d.apply(x4, w4, bias, p, (1, L)).squeeze(2)
 
 
+@functional
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """2-D transposed convolution (PyTorch's ``conv_transpose2d``): the gradient of conv2d w.r.t. its input.
 
@@ -611,6 +615,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return out
 
 
+@functional
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """1-D transposed convolution: conv_transpose2d on a unit height."""
     def one(v, name):

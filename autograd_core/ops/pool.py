@@ -22,6 +22,7 @@ from .. import _threads
 from ..function import Function, ShapeError
 from ..kernels import load as _load_kernels
 from .conv import _nhwc, _nchw, _ntuple, _shape, _as_tensor, _compute_dtype
+from ._declare import functional
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d"]
@@ -249,6 +250,7 @@ def _batched(op, input, nd, fn):
     return fn(input)
 
 
+@functional
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """2-D max pooling.
 
@@ -274,6 +276,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _batched(op, input, 2, run)
 
 
+@functional
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """1-D max pooling of (N, C, L) or (C, L): ``max_pool2d`` on a unit height."""
     op = "max_pool1d"
@@ -304,6 +307,7 @@ def _avg(x, rows, cols, divisor_override=None):
     return AvgPool2d.apply(x, (rs, re, cs, ce, rdiv, cdiv))
 
 
+@functional
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """2-D average pooling.
@@ -334,6 +338,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _batched(op, input, 2, run)
 
 
+@functional
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """1-D average pooling of (N, C, L) or (C, L)."""
     op = "avg_pool1d"
@@ -372,6 +377,7 @@ def _adaptive_size(op, output_size, spatial):
     return sizes
 
 
+@functional
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size (windows may overlap by one pixel).
 
@@ -390,6 +396,7 @@ def adaptive_avg_pool2d(input, output_size):
     return _batched(op, input, 2, run)
 
 
+@functional
 def adaptive_avg_pool1d(input, output_size):
     """Average pooling of (N, C, L) or (C, L) to ``output_size`` samples."""
     op = "adaptive_avg_pool1d"
