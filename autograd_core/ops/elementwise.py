@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .. import _threads
 from ..function import Function, _state, ShapeError
 from ..tensor import Tensor
 from ._declare import functional, method
@@ -154,17 +155,18 @@ class Minimum(Function):
 
 _MASK_INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64, np.dtype(np.float16): np.int16}
 
-# Arrays of at least this many float32/float64 elements take the Numba kernels
-# of ``kernels/elementwise.py`` for ReLU and its masked select: one pass on
-# all threads instead of numpy's several single-threaded ones (ReLU fwd+bwd on
-# LeNet's 64x6x28x28: 0.52 -> 0.31 ms). Smaller arrays stay on numpy, so tiny
-# graphs never import Numba.
-_BIG = 1 << 15
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _big(a):
-    return a.size >= _BIG and a.dtype in _KERNEL_DTYPES
+    """Whether ReLU / its masked select on ``a`` take the Numba kernels of ``kernels/elementwise.py``.
+
+    One pass on all threads instead of numpy's several single-threaded ones
+    (ReLU fwd+bwd on LeNet's 64x6x28x28: 0.52 -> 0.31 ms) pays off above the
+    package's serial threshold (``_threads.small``); smaller arrays stay on
+    numpy, so tiny graphs never import Numba.
+    """
+    return a.dtype in _KERNEL_DTYPES and not _threads.small(elements=a.size)
 
 
 def _dense_order(a):
@@ -204,7 +206,8 @@ class Mask(Function):
                 kp = keep if perm is None else keep.transpose(perm)
                 gp = np.ascontiguousarray(g if perm is None else g.transpose(perm))
                 out = np.empty(kp.shape, g.dtype)
-                _ew_kernels().mask_select(gp.reshape(-1), kp.reshape(-1), out.reshape(-1))
+                _threads.run(_ew_kernels().mask_select, gp.reshape(-1), kp.reshape(-1), out.reshape(-1),
+                             elements=g.size)
                 return out if perm is None else out.transpose(np.argsort(perm))
         it = _MASK_INT.get(g.dtype)
         if it is None:
@@ -375,7 +378,8 @@ class Relu(Function):
                 ap = a if perm is None else a.transpose(perm)
                 out = np.empty(ap.shape, a.dtype)
                 keep = np.empty(ap.shape, np.bool_)
-                _ew_kernels().relu_forward(ap.reshape(-1), out.reshape(-1), keep.reshape(-1))
+                _threads.run(_ew_kernels().relu_forward, ap.reshape(-1), out.reshape(-1), keep.reshape(-1),
+                             elements=a.size)
                 if perm is not None:
                     inv = np.argsort(perm)
                     out, keep = out.transpose(inv), keep.transpose(inv)

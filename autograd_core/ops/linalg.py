@@ -6,6 +6,7 @@ import numpy as np
 
 from ..function import Function, ShapeError
 from ..tensor import Tensor
+from ._common import shape_of
 from ._declare import functional, method
 
 __all__ = ["matmul", "mm", "dot", "linear"]
@@ -29,10 +30,6 @@ class Matmul(Function):
         return ga, gb
 
 
-def _shape(x):
-    return tuple(np.shape(x.data if isinstance(x, Tensor) else x))
-
-
 @method
 def matmul(input, other):
     """Matrix product with PyTorch's rules.
@@ -41,7 +38,7 @@ def matmul(input, other):
     broadcast; a 1-D first operand is a row vector and a 1-D second operand a
     column vector, their added dimension removed from the result.
     """
-    sa, sb = _shape(input), _shape(other)
+    sa, sb = shape_of(input), shape_of(other)
     if len(sa) == 0 or len(sb) == 0:
         raise ShapeError(
             f"matmul: both operands need at least 1 dimension, got shapes {sa} and {sb}; "
@@ -80,7 +77,7 @@ mm = matmul
 @method
 def dot(input, other):
     if input.ndim != 1 or np.ndim(other) != 1:
-        raise ShapeError(f"dot: expects two 1-D tensors, got shapes {_shape(input)} and {_shape(other)}")
+        raise ShapeError(f"dot: expects two 1-D tensors, got shapes {shape_of(input)} and {shape_of(other)}")
     return matmul(input, other)
 
 
@@ -120,13 +117,13 @@ class Linear(Function):
 @functional
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias`` with ``input`` ``(..., in)``, ``weight`` ``(out, in)``, ``bias`` ``(out,)``."""
-    xs, ws = _shape(input), _shape(weight)
+    xs, ws = shape_of(input), shape_of(weight)
     if len(ws) != 2 or not xs or xs[-1] != ws[1]:
         raise ShapeError(
             f"linear: input of shape {xs} does not fit weight of shape {ws}: the input's last dimension "
             f"must equal in_features = weight.shape[1] ({ws[1] if len(ws) == 2 else '?'})")
-    if bias is not None and _shape(bias) != ws[:1]:
-        raise ShapeError(f"linear: bias has shape {_shape(bias)}, expected ({ws[0]},) = (out_features,)")
+    if bias is not None and shape_of(bias) != ws[:1]:
+        raise ShapeError(f"linear: bias has shape {shape_of(bias)}, expected ({ws[0]},) = (out_features,)")
     if len(xs) == 1:
         return Linear.apply(input.reshape(1, -1) if isinstance(input, Tensor) else np.reshape(input, (1, -1)),
                             weight, bias).reshape(ws[0])

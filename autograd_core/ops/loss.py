@@ -12,20 +12,13 @@ import numpy as np
 
 from ..function import Function, ShapeError
 from ..tensor import Tensor
+from ._common import array_of, shape_of
 from ._declare import functional
 from .elementwise import sigmoid, softplus
 from .reduce import log_softmax
 
 __all__ = ["mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
-
-
-def _arr(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
-
-
-def _shape(x):
-    return tuple(np.shape(x.data if isinstance(x, Tensor) else x))
 
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -46,7 +39,7 @@ def _reduce(loss, reduction):
 
 
 def _same_shape(input, target, fn):
-    si, st = _shape(input), _shape(target)
+    si, st = shape_of(input), shape_of(target)
     if si != st:
         raise ShapeError(
             f"{fn}: target shape {st} differs from input shape {si}; pass a target of the input's shape "
@@ -111,8 +104,8 @@ class NLLLoss(Function):
 
 def _class_targets(input, target, fn, ignore_index):
     """Validate integer targets against ``(N, C, *)`` input; return ``(input, target array, unbatched)``."""
-    x = _arr(input)
-    t = _arr(target)
+    x = array_of(input)
+    t = array_of(target)
     if x.ndim == 0:
         raise ShapeError(f"{fn}: input must have a class dimension, got a scalar")
     unbatched = x.ndim == 1
@@ -143,7 +136,7 @@ def _class_targets(input, target, fn, ignore_index):
 def _class_weight(weight, c, fn):
     if weight is None:
         return None
-    w = _arr(weight)
+    w = array_of(weight)
     if w.shape != (c,):
         raise ShapeError(f"{fn}: weight has shape {w.shape}, expected ({c},): one weight per class")
     return w
@@ -158,9 +151,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """
     check_reduction(reduction, "nll_loss")
     input, t, unbatched = _class_targets(input, target, "nll_loss", ignore_index)
-    w = _class_weight(weight, _shape(input)[1], "nll_loss")
-    if w is not None and w.dtype != _arr(input).dtype:
-        w = w.astype(_arr(input).dtype)
+    w = _class_weight(weight, shape_of(input)[1], "nll_loss")
+    if w is not None and w.dtype != array_of(input).dtype:
+        w = w.astype(array_of(input).dtype)
     out = NLLLoss.apply(input, t, w, ignore_index, reduction)
     return out.reshape(()) if unbatched and reduction == "none" else out
 
@@ -178,7 +171,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    x = _arr(input)
+    x = array_of(input)
     if x.ndim == 0:
         raise ShapeError("cross_entropy: input must have a class dimension, got a scalar")
     cdim = 1 if x.ndim >= 2 else 0
@@ -186,7 +179,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     w = _class_weight(weight, c, "cross_entropy")
     if w is not None and w.dtype != x.dtype:
         w = w.astype(x.dtype)
-    t = _arr(target)
+    t = array_of(target)
     if t.dtype.kind == "f":  # class probabilities
         if t.shape != x.shape:
             raise ShapeError(
@@ -249,7 +242,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """Binary cross-entropy between probabilities ``input`` (in [0, 1]) and ``target`` of the same shape."""
     check_reduction(reduction, "binary_cross_entropy")
     _same_shape(input, target, "binary_cross_entropy")
-    p = _arr(input)
+    p = array_of(input)
     if p.size and not ((p >= 0) & (p <= 1)).all():
         raise ValueError(
             f"binary_cross_entropy: all elements of input must be probabilities in [0, 1] (got min "
@@ -294,11 +287,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     """Sigmoid + binary cross-entropy in one stable step; ``pos_weight`` (C,) weights positive targets."""
     check_reduction(reduction, "binary_cross_entropy_with_logits")
     _same_shape(input, target, "binary_cross_entropy_with_logits")
-    x = _arr(input)
+    x = array_of(input)
     t = target if isinstance(target, Tensor) else np.asarray(target, dtype=x.dtype)
     pw = None
     if pos_weight is not None:
-        pw = _arr(pos_weight).astype(x.dtype, copy=False)
+        pw = array_of(pos_weight).astype(x.dtype, copy=False)
         try:
             np.broadcast_shapes(pw.shape, x.shape)
         except ValueError:

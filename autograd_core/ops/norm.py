@@ -1,7 +1,7 @@
 """Batch normalisation (Ioffe & Szegedy 2015): ``batch_norm``, one graph node in training mode.
 
-In training mode, inputs of at least ``_BN_KERNEL_MIN`` float elements take the
-Numba kernels of ``autograd_core/kernels/norm.py`` (statistics, affine map and
+In training mode, float inputs above the package's serial threshold
+(``_threads.small``) take the Numba kernels of ``autograd_core/kernels/norm.py`` (statistics, affine map and
 the backward's sums: 4 passes instead of about 15 numpy ones); smaller inputs,
 and the backward under ``create_graph=True``, take the numpy / Tensor-op path,
 which is also the reference the kernels are tested against.
@@ -13,18 +13,10 @@ import numpy as np
 
 from .. import _threads
 from ..function import Function, ShapeError, is_grad_enabled
-from ..tensor import Tensor
+from ._common import array_of, shape_of
 from ._declare import functional
 
 __all__ = ["batch_norm"]
-
-
-def _arr(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
-
-
-def _shape(x):
-    return tuple(np.shape(x.data if isinstance(x, Tensor) else x))
 
 
 def _bn_axes(ndim):
@@ -36,10 +28,10 @@ def _bn_view(a, ndim):
     return a.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-# Inputs of at least this many float32/float64 elements take the Numba kernels
-# of ``autograd_core/kernels/norm.py`` (4 passes over the data instead of
-# about 15; a ResNet-8 training step spent half its time in numpy's batch norm).
-_BN_KERNEL_MIN = 1 << 15
+def _use_kernels(x):
+    """Batch norm in training mode on ``x`` takes the kernels (a ResNet-8 step spent half its time in the
+    numpy path): float32/float64 inputs with spatial dimensions, above the serial threshold."""
+    return x.dtype in (np.float32, np.float64) and x.ndim >= 3 and not _threads.small(elements=x.size)
 
 
 def _bn_kernels():
@@ -79,10 +71,10 @@ def _bn_forward_kernels(x, weight, bias, eps):
     shift = np.array(v[0, :, 0] if kind == "ncs" else v[0], dtype=np.float64)
     if kind == "ncs":
         s1, s2 = np.empty(C), np.empty(C)
-        K.stats_ncs(v, shift, s1, s2)
+        _threads.run(K.stats_ncs, v, shift, s1, s2, elements=x.size)
     else:
         part = np.empty((max(1, min(_threads.num_threads(), M)), 2, C))
-        K.stats_mc(v, shift, part)
+        _threads.run(K.stats_mc, v, shift, part, elements=x.size)
         s1, s2 = part.sum(0)
     mean64 = shift + s1 / M
     var64 = np.maximum((s2 - s1 * s1 / M) / M, 0.0)
@@ -92,7 +84,7 @@ def _bn_forward_kernels(x, weight, bias, eps):
     scale = invstd if weight is None else (invstd * weight).astype(dt, copy=False)
     b = np.zeros(C, dt) if bias is None else np.ascontiguousarray(bias, dtype=dt)
     out, ov = _bn_empty(kind, x)
-    (K.affine_ncs if kind == "ncs" else K.affine_mc)(v, mean, scale, b, ov)
+    _threads.run(K.affine_ncs if kind == "ncs" else K.affine_mc, v, mean, scale, b, ov, elements=x.size)
     return out, mean, var, invstd
 
 
@@ -109,10 +101,10 @@ def _bn_backward_kernels(x, g, w, mean, invstd, need):
     gv = gl[1]
     if kind == "ncs":
         sg, sgx = np.empty(C), np.empty(C)
-        K.grad_sums_ncs(gv, v, mean, sg, sgx)
+        _threads.run(K.grad_sums_ncs, gv, v, mean, sg, sgx, elements=x.size)
     else:
         part = np.empty((max(1, min(_threads.num_threads(), M)), 2, C))
-        K.grad_sums_mc(gv, v, mean, part)
+        _threads.run(K.grad_sums_mc, gv, v, mean, part, elements=x.size)
         sg, sgx = part.sum(0)
     dt = x.dtype
     inv64 = invstd.astype(np.float64)
@@ -124,7 +116,8 @@ def _bn_backward_kernels(x, g, w, mean, invstd, need):
         b = (-A * inv64 * inv64 * (sgx / M)).astype(dt)
         k = (-A * (sg / M)).astype(dt)
         dx, dv = _bn_empty(kind, x)
-        (K.grad_input_ncs if kind == "ncs" else K.grad_input_mc)(gv, v, mean, a, b, k, dv)
+        _threads.run(K.grad_input_ncs if kind == "ncs" else K.grad_input_mc, gv, v, mean, a, b, k, dv,
+                     elements=x.size)
     dw = (sgx * inv64).astype(dt) if len(need) > 1 and need[1] else None
     db = sg.astype(dt) if len(need) > 2 and need[2] else None
     return dx, dw, db
@@ -145,7 +138,7 @@ class BatchNormTrain(Function):
     def forward(ctx, x, weight, bias, eps):
         ctx.eps = eps
         ctx.save_for_backward(x, weight)
-        if x.size >= _BN_KERNEL_MIN and x.dtype in (np.float32, np.float64) and x.ndim >= 3:
+        if _use_kernels(x):
             out, mean, var, invstd = _bn_forward_kernels(x, weight, bias, eps)
             ctx.kernel_stats = (mean, invstd)
             ctx.batch_mean, ctx.batch_var = mean, var
@@ -205,14 +198,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     momentum * batch``, with the unbiased batch variance for ``running_var``.
     Eval (``training=False``): use the running statistics.
     """
-    x = _arr(input)
+    x = array_of(input)
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expected input of shape (N, C) or (N, C, *), got {x.shape}")
     c = x.shape[1]
     for name, v in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
-        if v is not None and _shape(v) != (c,):
-            raise ShapeError(f"batch_norm: {name} has shape {_shape(v)}, expected ({c},) for an input with "
+        if v is not None and shape_of(v) != (c,):
+            raise ShapeError(f"batch_norm: {name} has shape {shape_of(v)}, expected ({c},) for an input with "
                              f"{c} channels (input shape {x.shape})")
     if training:
         n = x.size // c
