@@ -444,9 +444,6 @@ class Clamp(Function):
     def forward(ctx, a, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
-        if min is not None and max is not None and min > max:
-            # PyTorch sets everything to max in this case; keep that but it is usually a bug
-            pass
         ctx.mask = np.ones(a.shape, dtype=bool)
         if min is not None:
             ctx.mask &= a >= min
@@ -620,6 +617,8 @@ def reciprocal(input):
 @method
 def clamp(input, min=None, max=None):
     """Limit values to ``[min, max]``; gradient passes where ``min <= x <= max``.
+
+    With ``min > max`` every element becomes ``max``, as in PyTorch.
 
     ``min``/``max`` may be numbers or tensors (tensors go through maximum/minimum).
     """
