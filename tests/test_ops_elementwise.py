@@ -6,7 +6,7 @@ Hypothesis through ``autograd_core.testing``; references are plain numpy.
 
 import numpy as np
 import pytest
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import autograd_core as ag
 from autograd_core.testing import op_test
@@ -115,7 +115,7 @@ def test_numpy_array_on_the_left_defers_to_tensor():
     np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
 
 
-@op_test.__globals__["given"](st.sampled_from(["float32", "float64"]), st.sampled_from(["float32", "float64"]))
+@given(st.sampled_from(["float32", "float64"]), st.sampled_from(["float32", "float64"]))
 def test_mixed_precision_promotes_like_numpy(da, db):
     a = ag.ones(2, 3, dtype=da, requires_grad=True)
     b = ag.ones(3, dtype=db, requires_grad=True)
