@@ -18,7 +18,7 @@ from ._declare import functional, method
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
-    "relu", "leaky_relu", "elu", "softplus", "square", "reciprocal", "clamp", "clip", "maximum", "minimum",
+    "relu", "leaky_relu", "elu", "softplus", "hardshrink", "square", "reciprocal", "clamp", "clip", "maximum", "minimum",
     "where", "clone", "sign", "floor_divide", "remainder", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
     "logical_and", "logical_or", "isnan", "isfinite", "allclose", "equal",
     "negative", "divide", "multiply", "subtract", "absolute",
@@ -439,6 +439,19 @@ class Softplus(Function):
         return Where.apply(ctx.linear, g, g * sigmoid(a * ctx.beta))
 
 
+class Hardshrink(Function):
+    """``x`` where ``|x| > lambd``, else 0; the gradient passes where the input does."""
+
+    @staticmethod
+    def forward(ctx, a, lambd=0.5):
+        ctx.keep = np.abs(a) > lambd
+        return np.where(ctx.keep, a, 0).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Mask.apply(g, ctx.keep)
+
+
 class Clamp(Function):
     @staticmethod
     def forward(ctx, a, min=None, max=None):
@@ -596,6 +609,13 @@ def elu(input, alpha=1.0, inplace=False):
     """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
     out = Elu.apply(input, alpha=alpha)
     return input.copy_(out) if inplace else out
+
+
+@method
+@functional
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0 (PyTorch's hard shrinkage)."""
+    return Hardshrink.apply(input, lambd=lambd)
 
 
 @method
