@@ -12,6 +12,7 @@ import pytest
 
 import autograd_core as ag
 from autograd_core import data
+import nn.functional as F
 
 
 class Squares(data.Dataset):
@@ -192,3 +193,25 @@ def test_spawned_workers():
     ds = data.TensorDataset(np.arange(12.0)[:, None], np.arange(12))
     got = batches(data.DataLoader(ds, 5, num_workers=2, multiprocessing_context="spawn"))
     assert got == batches(data.DataLoader(ds, 5))
+
+
+def conv_collate(samples):
+    """A collate_fn that runs kernels (conv, ReLU, max pooling) in the worker."""
+    x = ag.tensor(np.stack([s[0] for s in samples]))
+    w = ag.tensor(np.linspace(-0.1, 0.1, 32 * 32 * 9, dtype=np.float32).reshape(32, 32, 3, 3))
+    return F.max_pool2d(F.relu(F.conv2d(x, w, padding=1)), 2)
+
+
+class Images(data.Dataset):
+    def __len__(self):
+        return 32
+
+    def __getitem__(self, i):
+        return (np.random.default_rng(i).standard_normal((32, 16, 16)).astype(np.float32),)
+
+
+def test_forked_workers_run_kernels_after_the_parent_did():
+    want = [b.numpy().copy() for b in data.DataLoader(Images(), 16, collate_fn=conv_collate)]   # parallel here
+    got = [b.numpy() for b in data.DataLoader(Images(), 16, collate_fn=conv_collate, num_workers=2, timeout=600)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

@@ -17,14 +17,12 @@ ahead, the results handed out in the sampler's order (``in_order=False``: as
 they come). The workers start with ``fork`` where the platform has it (Linux),
 as PyTorch's do there: a worker starts in milliseconds, shares the data set's
 memory with the parent instead of receiving a pickled copy, and scripts need no
-``if __name__ == "__main__":`` guard. ``multiprocessing_context="spawn"`` (or
-``"forkserver"``) starts fresh interpreters instead: slower to start (each
-imports numpy and autograd_core), and everything the workers need must pickle.
-Until forked children can run the parallel Numba kernels (GNU OpenMP kills a
-forked child that enters a parallel region after its parent did, see
-``_threads.py``), a ``collate_fn`` or transform that runs convolutions or
-other kernels in a worker needs ``"spawn"``; loading and numpy transforms,
-what workers normally do, are unaffected.
+``if __name__ == "__main__":`` guard. A forked worker can run every kernel (a
+``collate_fn`` or transform with convolutions): in a child forked after the
+kernels ran, they run their serial twins (``kernels/__init__.py``; GNU OpenMP
+cannot run there). ``multiprocessing_context="spawn"`` (or ``"forkserver"``)
+starts fresh interpreters instead: slower to start (each imports numpy and
+autograd_core), and everything the workers need must pickle.
 
 Each worker seeds autograd_core's generator, Python's ``random`` and numpy's
 global state with ``base_seed + worker_id`` (``base_seed`` new for every pass,
@@ -378,9 +376,8 @@ class _Workers:
                 self.shutdown()
                 raise RuntimeError(
                     f"DataLoader worker {i} (pid {p.pid}) exited unexpectedly ({how}). If it was killed for memory, "
-                    "use fewer workers or smaller batches; if it crashed in a parallel kernel after fork, use "
-                    "multiprocessing_context='spawn' (see autograd_core/data_utils/dataloader.py); num_workers=0 "
-                    "shows the error in this process")
+                    "use fewer workers or smaller batches; num_workers=0 runs the same loading in this process, "
+                    "where a crash shows where it happened")
 
     def shutdown(self):
         if not self.running:
