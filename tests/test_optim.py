@@ -143,11 +143,11 @@ CASES = [
 ]
 
 
-def run(cls, kwargs, dtype=np.float64):
+def run(cls, kwargs, dtype=np.float64, steps=STEPS):
     p = nn.Parameter(ag.tensor(start(), dtype=dtype))
     opt = cls([p], **kwargs)
     out = []
-    for _ in range(STEPS):
+    for _ in range(steps):
         opt.zero_grad()
         p.grad = ag.tensor(grad_fn(p.data.astype(np.float64)), dtype=dtype)
         opt.step()
@@ -337,6 +337,16 @@ def ref_adamax(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=Fals
     return out
 
 
+def decay_and_moments(th, m, v, lr, b1, b2, weight_decay, decoupled):
+    """One step's weight decay (L2 in the gradient, or decoupled) and Adam's two moment estimates."""
+    g = grad_fn(th)
+    if decoupled:
+        th = th - lr * weight_decay * th
+    else:
+        g = g + weight_decay * th
+    return th, g, b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g ** 2
+
+
 def ref_nadam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
               decoupled_weight_decay=False):
     b1, b2 = betas
@@ -345,13 +355,7 @@ def ref_nadam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay
     mus = [None] + [b1 * (1 - 0.5 * 0.96 ** (i * momentum_decay)) for i in range(1, LONG + 2)]
     out = []
     for t in range(1, LONG + 1):
-        g = grad_fn(th)
-        if decoupled_weight_decay:
-            th = th - lr * weight_decay * th
-        else:
-            g = g + weight_decay * th
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g ** 2
+        th, g, m, v = decay_and_moments(th, m, v, lr, b1, b2, weight_decay, decoupled_weight_decay)
         m_hat = mus[t + 1] * m / (1 - np.prod(mus[1:t + 2])) + (1 - mus[t]) * g / (1 - np.prod(mus[1:t + 1]))
         v_hat = v / (1 - b2 ** t)
         th = th - lr * m_hat / (np.sqrt(v_hat) + eps)
@@ -366,13 +370,7 @@ def ref_radam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weig
     rho_inf = 2 / (1 - b2) - 1
     out, rectified = [], []
     for t in range(1, LONG + 1):
-        g = grad_fn(th)
-        if decoupled_weight_decay:
-            th = th - lr * weight_decay * th
-        else:
-            g = g + weight_decay * th
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g ** 2
+        th, g, m, v = decay_and_moments(th, m, v, lr, b1, b2, weight_decay, decoupled_weight_decay)
         m_hat = m / (1 - b1 ** t)
         rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
         if rho_t > 5:
@@ -401,24 +399,12 @@ NEW_CASES = [
 ]
 
 
-def run_long(cls, kwargs, dtype=np.float64):
-    p = nn.Parameter(ag.tensor(start(), dtype=dtype))
-    opt = cls([p], **kwargs)
-    out = []
-    for _ in range(LONG):
-        opt.zero_grad()
-        p.grad = ag.tensor(grad_fn(p.data.astype(np.float64)), dtype=dtype)
-        opt.step()
-        out.append(p.data.copy())
-    return out, p, opt
-
-
 @pytest.mark.parametrize("cls, kwargs, ref", NEW_CASES, ids=[f"{c.__name__}-{sorted(k)}" for c, k, _ in NEW_CASES])
 def test_new_optimizers_follow_their_published_rules(cls, kwargs, ref):
-    got, p, opt = run_long(cls, kwargs)
+    got, p, opt = run(cls, kwargs, steps=LONG)
     for t, (g, w) in enumerate(zip(got, ref(**kwargs)), 1):
         np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, err_msg=f"step {t}")
-    got32, p32, opt32 = run_long(cls, kwargs, np.float32)
+    got32, p32, opt32 = run(cls, kwargs, np.float32, steps=LONG)
     assert p32.dtype == np.float32
     assert all(v.dtype == np.float32 for v in opt32.state[p32].values() if isinstance(v, np.ndarray))
     np.testing.assert_allclose(got32[-1], got[-1], rtol=1e-4, atol=1e-5)
