@@ -358,10 +358,10 @@ class Tensor:
         return self
 
     def __reduce_ex__(self, protocol):
-        # for pickling across processes (DataLoader workers): the values and requires_grad, not the graph
+        # pickling (DataLoader workers' batches) and deepcopy: the values and requires_grad, not the graph
         if self.grad_fn is not None and self.requires_grad:
-            raise RuntimeError("pickle: cannot send a non-leaf tensor that requires grad to another process "
-                               "(the graph cannot cross process boundaries); send t.detach()")
+            raise RuntimeError("cannot pickle or deepcopy a non-leaf tensor that requires grad (its graph cannot "
+                               "be copied or cross process boundaries); use t.detach()")
         return (_rebuild_tensor, (self.data, self.requires_grad))
 
     # ------------------------------------------------------------------ repr

@@ -215,3 +215,17 @@ def test_forked_workers_run_kernels_after_the_parent_did():
     got = [b.numpy() for b in data.DataLoader(Images(), 16, collate_fn=conv_collate, num_workers=2, timeout=600)]
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_tensors_pickle_as_their_values():
+    import copy
+    import pickle
+
+    x = ag.tensor([[1.5, -2.0]], requires_grad=True)
+    for y in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x)):
+        assert y is not x and y.requires_grad and y.is_leaf and y.tolist() == x.tolist() and y.data is not x.data
+    i = pickle.loads(pickle.dumps(ag.arange(3)))
+    assert i.dtype == np.int64 and i.tolist() == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="non-leaf tensor that requires grad.*detach"):
+        pickle.dumps(x * 2)
+    assert pickle.loads(pickle.dumps((x * 2).detach())).tolist() == [[3.0, -4.0]]
