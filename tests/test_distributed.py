@@ -303,7 +303,7 @@ def test_data_loader_takes_a_sampler():
 
 def test_train_lenet5_distributed_writes_and_resumes_from_rank_0(mpi, tmp_path):
     out = str(tmp_path / "run")
-    common = ["examples/train_lenet5.py", "--distributed", "--limit", "512", "--batch-size", "64", "--out", out,
+    common = ["examples/train_lenet5.py", "--distributed", "--limit", "256", "--batch-size", "64", "--out", out,
               "--no-progress", "--no-plot"]
     r = launch(common + ["--epochs", "1"])
     assert r.returncode == 0, r.stdout + r.stderr
@@ -315,4 +315,4 @@ def test_train_lenet5_distributed_writes_and_resumes_from_rank_0(mpi, tmp_path):
     assert r.stdout.count("resumed from") == 1 and r.stdout.count("epoch 2/2 ") == 1, r.stdout
     ckpt = nn.load(os.path.join(out, "checkpoint.npz"))
     assert ckpt["epoch"] == 2 and len(ckpt["history"]["test_acc"]) == 2
-    assert ckpt["history"]["test_acc"][-1] > 0.3   # learning (10 classes: chance is 0.1)
+    assert ckpt["history"]["test_acc"][-1] > 0.2   # learning (10 classes: chance is 0.1)
