@@ -144,20 +144,22 @@ def main():
             sampler.set_epoch(epoch)
             res[f"sampler_epoch{epoch}"] = np.concatenate([b[0].data for b in loader])
 
-    if "sync_bn" in checks and hasattr(nn, "SyncBatchNorm"):
-        ag.manual_seed(0)
-        model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.SyncBatchNorm(3), nn.ReLU(), nn.Flatten(),
-                              nn.Linear(3 * 4 * 4, 2)).double()
-        ddp = DDP(model)
-        opt = optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
-        half = BATCH // world
-        for x, y in batches():
-            opt.zero_grad()
-            F.cross_entropy(ddp(ag.tensor(x[rank * half:(rank + 1) * half])),
-                            ag.tensor(y[rank * half:(rank + 1) * half] % 2)).backward()
-            opt.step()
-        for n, v in model.state_dict().items():
-            res[f"sync_bn.{n}"] = np.asarray(v.data if hasattr(v, "data") else v)
+    if "sync_bn" in checks:
+        # SyncBatchNorm, and plain BatchNorm2d (per-rank statistics) for contrast
+        for tag, bn in (("sync_bn", nn.SyncBatchNorm), ("plain_bn", nn.BatchNorm2d)):
+            ag.manual_seed(0)
+            model = nn.Sequential(nn.Conv2d(1, 3, 3), bn(3), nn.ReLU(), nn.Flatten(),
+                                  nn.Linear(3 * 4 * 4, 2)).double()
+            ddp = DDP(model)
+            opt = optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+            half = BATCH // world
+            for x, y in batches():
+                opt.zero_grad()
+                F.cross_entropy(ddp(ag.tensor(x[rank * half:(rank + 1) * half])),
+                                ag.tensor(y[rank * half:(rank + 1) * half] % 2)).backward()
+                opt.step()
+            for n, v in model.state_dict().items():
+                res[f"{tag}.{n}"] = np.asarray(v.data)
 
     np.savez(os.path.join(out_dir, f"rank{rank}.npz"), **res)
     dist.destroy_process_group()

@@ -156,8 +156,7 @@ def test_unused_parameters_do_not_hang_and_average_what_was_used(ranks):
 
 
 def test_sync_batch_norm_matches_batch_norm_on_the_whole_batch(ranks):
-    if not hasattr(nn, "SyncBatchNorm"):
-        pytest.skip("nn.SyncBatchNorm not built")
+    """Parameters and running statistics after four steps; plain BatchNorm2d (per-rank statistics) differs."""
     ag.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
                           nn.Linear(3 * 4 * 4, 2)).double()
@@ -166,6 +165,8 @@ def test_sync_batch_norm_matches_batch_norm_on_the_whole_batch(ranks):
         for name, v in ref.items():
             np.testing.assert_allclose(ranks[rank][f"sync_bn.{name}"], v.data, rtol=0, atol=1e-10,
                                        err_msg=f"{name} on rank {rank}")
+    assert not np.allclose(ranks[0]["plain_bn.1.running_mean"], ref["1.running_mean"].data, atol=1e-6)
+    assert not np.allclose(ranks[0]["plain_bn.0.weight"], ref["0.weight"].data, atol=1e-6)
 
 
 # --------------------------------------------------------------------------- failures
