@@ -18,8 +18,8 @@ Tensors and on ndarrays, through mpi4py's buffer methods (``Allreduce`` with ``M
 variant and returns a handle with ``wait()``.
 
 Only the default group (every rank, ``group=None``) exists; the backend is MPI alone.
-``mpi4py`` is imported by ``init_process_group`` (and ``is_available``), never by
-``import autograd_core``.
+``mpi4py`` (which starts MPI when imported) is imported by ``init_process_group``, never by
+``import autograd_core``, ``import nn`` or ``import autograd_core.distributed``.
 
 Two things ``init_process_group`` arranges for a job of several ranks:
 
@@ -83,12 +83,12 @@ def _mpi():
 
 
 def is_available():
-    """Whether mpi4py and an MPI library can be loaded."""
+    """Whether mpi4py is installed (checked without importing it: importing it starts MPI)."""
+    import importlib.util
     try:
-        _mpi()
-    except ImportError:
+        return importlib.util.find_spec("mpi4py") is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 def init_process_group(backend="mpi", init_method=None, timeout=None, world_size=-1, rank=-1, store=None,

@@ -225,6 +225,14 @@ def test_without_mpi4py_the_error_names_the_extra(monkeypatch):
         dist.init_process_group("mpi")
 
 
+def test_importing_the_package_does_not_import_mpi4py():
+    code = ("import sys, autograd_core, nn, nn.parallel, autograd_core.distributed, autograd_core.data; "
+            "assert 'mpi4py' not in sys.modules, sorted(m for m in sys.modules if 'mpi' in m)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
 def test_calls_before_init_say_what_to_do():
     assert not dist.is_initialized()
     for fn, args in ((dist.get_rank, ()), (dist.get_world_size, ()), (dist.all_reduce, (np.ones(2),)),

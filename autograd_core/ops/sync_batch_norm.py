@@ -12,6 +12,9 @@ with ``N`` the global count, while the weight's and the bias's gradients stay th
 own sums (``DistributedDataParallel`` averages them with the other parameters). Every
 rank must call it in the same order (it is a collective), as it does when all ranks run
 the same model.
+
+This module is not in ``ops.MODULES`` (so ``sync_batch_norm`` is not ``autograd_core.sync_batch_norm``):
+it needs a process group, and users reach it through ``nn.SyncBatchNorm``, as in PyTorch.
 """
 
 from __future__ import annotations
