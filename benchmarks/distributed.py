@@ -148,16 +148,19 @@ def ddp_section(comm, MPI, ag, nn, F, optim, steps, rounds):
     return out
 
 
-def model_section(per_image_s, models, batch=256):
-    """Expected step time on P machines (one rank each) at a fixed global batch."""
-    nets = {"1 Gb/s, 50 us": (1e9 / 8, 50e-6), "10 Gb/s, 20 us": (10e9 / 8, 20e-6),
+NETWORKS = {"1 Gb/s, 50 us": (1e9 / 8, 50e-6), "10 Gb/s, 20 us": (10e9 / 8, 20e-6),
             "100 Gb/s, 2 us": (100e9 / 8, 2e-6)}
+
+
+def model_section(per_image_s, nbytes, batch=256, ranks=(1, 2, 4, 8, 16, 32)):
+    """Expected step time on P machines (one rank each, this machine's speed) at a fixed global batch:
+    ``t(P) = t_image * batch / P + bytes / bandwidth + latency * log2(P)``."""
     rows = []
-    for name, nbytes in models.items():
-        for net, (bw, lat) in nets.items():
-            for p in (1, 2, 4, 8, 16, 64):
+    for name in per_image_s:
+        for net, (bw, lat) in NETWORKS.items():
+            for p in ranks:
                 comp = per_image_s[name] * batch / p
-                comm = 0.0 if p == 1 else nbytes / bw + lat * math.log2(p)
+                comm = 0.0 if p == 1 else nbytes[name] / bw + lat * math.log2(p)
                 rows.append({"model": name, "network": net, "ranks": p, "compute_s": comp, "comm_s": comm,
                              "step_s": comp + comm, "speedup": per_image_s[name] * batch / (comp + comm)})
     return rows
@@ -210,6 +213,18 @@ def main(argv=None):
                 f"{r['buckets']}")
             for label, t in r["step_s"].items():
                 say(f"    {label:48s} {t * 1e3:8.2f} ms")
+        per_image = {r["model"]: r["step_s"]["no DDP (local gradients)"] / r["batch_per_rank"] for r in rows}
+        nbytes = {k: 4 * sum(int(np.prod(x)) for x in v) for k, v in shapes.items()}
+        result["model"] = model_section(per_image, nbytes)
+        say("\nmodel for P machines, global batch 256: t(P) = t_image * 256 / P + bytes / bandwidth + latency * "
+            "log2(P)")
+        for name in per_image:
+            say(f"  {name}: t_image {per_image[name] * 1e3:.2f} ms (one core here), {nbytes[name] / 2 ** 10:,.0f} KiB "
+                "of gradients; step ms (speed-up over P = 1)")
+            say("    P   " + "".join(f"{net:>24s}" for net in NETWORKS))
+            for p in sorted({r["ranks"] for r in result["model"]}):
+                cells = [r for r in result["model"] if r["model"] == name and r["ranks"] == p]
+                say(f"    {p:<4d}" + "".join(f"{c['step_s'] * 1e3:15.1f} ({c['speedup']:4.1f}x)" for c in cells))
     if rank == 0 and args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)

@@ -114,6 +114,10 @@ class _Reducer:
     # ---------------------------------------------------------------- during backward
     def _bucket_ready(self, index, grads):
         b = self.buckets[index]
+        if self.overlap and index < self.next:
+            raise RuntimeError("DistributedDataParallel: a bucket's gradients arrived after its all-reduce started "
+                               "(a parameter used by two forwards before one backward); this needs the default "
+                               "reduction after backward")
         self.in_round = True
         for i, (p, v, g) in enumerate(zip(b.params, b.views, grads)):
             if g is None:
