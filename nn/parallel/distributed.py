@@ -31,6 +31,7 @@ see ``benchmarks/RESULTS.md`` ("Distributed data parallel").
 from __future__ import annotations
 
 import contextlib
+import weakref
 
 import numpy as np
 
@@ -105,7 +106,9 @@ class _Reducer:
             self.buckets.append(_Bucket(current, dtype))
         self._zero = Tensor._wrap(np.zeros((), dtype=np.float64))
         self.sentinel = Tensor._wrap(np.zeros((), dtype=np.float64), requires_grad=True)
-        self.sentinel.register_hook(self._backward_done)
+        # (through a weak reference: the sentinel's hook must not keep the reducer in a cycle)
+        me = weakref.ref(self)
+        self.sentinel.register_hook(lambda g: me()._backward_done(g) if me() is not None else None)
         self.in_round = False
         self.next = 0          # the next bucket to start reducing (overlap)
         self.requests = []
@@ -235,7 +238,6 @@ class DistributedDataParallel(Module):
         self.find_unused_parameters = find_unused_parameters
         self._check_same_model()
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
-        self._named_params = named
         self._sync_module_states()
         self.require_backward_grad_sync = True
         object.__setattr__(self, "_reducer", _Reducer([p for _, p in named], bucket_cap_mb,
