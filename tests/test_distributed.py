@@ -325,3 +325,28 @@ def test_train_lenet5_distributed_writes_and_resumes_from_rank_0(mpi, tmp_path):
     ckpt = nn.load(os.path.join(out, "checkpoint.npz"))
     assert ckpt["epoch"] == 2 and len(ckpt["history"]["test_acc"]) == 2
     assert ckpt["history"]["test_acc"][-1] > 0.2   # learning (10 classes: chance is 0.1)
+
+
+def test_ddp_on_one_rank_is_plain_training_and_is_freed_by_reference_counting():
+    """Without mpiexec a script is one rank: DDP then trains exactly as the bare model does."""
+    import gc
+    import weakref
+    dist.init_process_group("mpi")
+    try:
+        assert dist.get_world_size() == 1 and dist.get_rank() == 0
+        ref = reference_train()
+        model = mpi_checks.small_cnn(seed=0)
+        ddp = nn.parallel.DistributedDataParallel(model)
+        reference_train(ddp)
+        for (name, p), q in zip(ref.named_parameters(), model.parameters()):
+            np.testing.assert_array_equal(q.data, p.data, err_msg=name)
+        gc.disable()
+        try:
+            alive = weakref.ref(ddp._reducer)
+            del ddp
+            assert alive() is None   # no reference cycle keeps the reducer (and its buckets) alive
+        finally:
+            gc.enable()
+    finally:
+        dist.destroy_process_group()
+    assert not dist.is_initialized()
