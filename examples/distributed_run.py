@@ -58,7 +58,8 @@ class DistributedRun:
         """``model`` in DistributedDataParallel (which copies rank 0's weights to every rank)."""
         from autograd_core import _threads
         n = _threads.num_threads()
-        print(f"distributed: {self.world} ranks x {n} thread{'s' if n > 1 else ''} each, batch {self.batch} per rank "
+        print(f"distributed: {self.world} rank{'s' if self.world > 1 else ''} x {n} thread{'s' if n > 1 else ''} "
+              f"each, batch {self.batch} per rank "
               "(NUMBA_NUM_THREADS sets the threads per rank)")
         return DistributedDataParallel(model)
 
