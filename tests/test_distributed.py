@@ -319,6 +319,19 @@ def test_train_lenet5_distributed_writes_and_resumes_from_rank_0(mpi, tmp_path):
     assert r.stdout.count("epoch 1/1 ") == 1, r.stdout           # only rank 0 prints
     assert "2 ranks" in r.stdout
     assert os.path.exists(os.path.join(out, "checkpoint.npz"))
+    # one rank on the whole batch (here, in this process) trains the same model: the two ranks'
+    # batches of a step are the one rank's batch, split in two
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    import train_lenet5
+    one = str(tmp_path / "one")
+    try:
+        train_lenet5.main(common[1:common.index("--out")] + ["--out", one, "--no-progress", "--no-plot",
+                                                             "--epochs", "1"])
+    finally:
+        dist.destroy_process_group()
+    h1, h2 = nn.load(os.path.join(one, "checkpoint.npz"))["history"], nn.load(os.path.join(out, "checkpoint.npz"))["history"]
+    np.testing.assert_allclose(h2["train_loss"], h1["train_loss"], rtol=1e-4)
+    np.testing.assert_allclose(h2["test_loss"], h1["test_loss"], rtol=1e-4)
     r = launch(common + ["--epochs", "2", "--resume"])
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("resumed from") == 1 and r.stdout.count("epoch 2/2 ") == 1, r.stdout
