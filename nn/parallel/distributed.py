@@ -35,9 +35,8 @@ import weakref
 
 import numpy as np
 
-from autograd_core import Tensor
+from autograd_core import Function, Tensor, is_grad_enabled
 from autograd_core import distributed as dist
-from autograd_core.function import Function, is_grad_enabled
 
 from ..module import Module
 
@@ -48,6 +47,8 @@ _FIRST_BUCKET_MB = 1.0   # PyTorch's first bucket is small too: the last layers'
 
 class _BucketReady(Function):
     """Identity on one bucket's parameters; its backward hands their final gradients to the reducer.
+
+    (Not an op of ``autograd_core/ops``: a graph node that only DistributedDataParallel records.)
 
     It returns no gradient to the parameters themselves (the reducer writes ``.grad``), and a
     zero to the reducer's sentinel leaf, whose hook runs once the whole backward pass is done.
