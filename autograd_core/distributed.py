@@ -12,7 +12,7 @@ Run one process per rank under MPI's launcher, and they all see each other::
 
 What there is: ``init_process_group``, ``is_initialized``, ``is_available``, ``get_rank``,
 ``get_world_size``, ``all_reduce`` (``ReduceOp.SUM``, ``PRODUCT``, ``MAX``, ``MIN``, ``AVG``),
-``broadcast``, ``all_gather``, ``barrier`` and ``destroy_process_group``. They work in place on
+``broadcast``, ``all_gather``, ``all_gather_object``, ``barrier`` and ``destroy_process_group``. They work in place on
 Tensors and on ndarrays, through mpi4py's buffer methods (``Allreduce`` with ``MPI.IN_PLACE``,
 ``Bcast``, ``Allgather``): arrays are never pickled. ``async_op=True`` starts the non-blocking
 variant and returns a handle with ``wait()``.
@@ -42,8 +42,8 @@ import numpy as np
 from .tensor import Tensor
 
 __all__ = ["ReduceOp", "is_available", "init_process_group", "is_initialized", "get_rank", "get_world_size",
-           "all_reduce", "broadcast", "all_gather", "barrier", "destroy_process_group", "get_backend",
-           "group"]
+           "all_reduce", "broadcast", "all_gather", "all_gather_object", "barrier", "destroy_process_group",
+           "get_backend", "group", "Work"]
 
 _INSTALL = ("autograd_core.distributed needs mpi4py and an MPI library: install the `distributed` extra, "
             "pip install -e \".[distributed]\" from the repository (or pip install mpi4py mpich)")
@@ -378,6 +378,14 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     return None
 
 
-def _all_gather_object(obj):
-    """Every rank's small Python object (pickled: for metadata only, never for arrays)."""
-    return _comm("all_gather_object").allgather(obj)
+def all_gather_object(object_list, obj, group=None):
+    """Every rank's ``obj`` (any picklable object) into ``object_list[rank]``, on every rank.
+
+    For small metadata: the objects are pickled (arrays should go through ``all_gather``).
+    """
+    comm = _comm("all_gather_object", group)
+    n = comm.Get_size()
+    if not isinstance(object_list, list) or len(object_list) != n:
+        got = len(object_list) if isinstance(object_list, list) else type(object_list).__name__
+        raise ValueError(f"all_gather_object: object_list must be a list of {n} items (one per rank), got {got}")
+    object_list[:] = comm.allgather(obj)

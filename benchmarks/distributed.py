@@ -182,19 +182,20 @@ def main(argv=None):
     import optim
 
     dist.init_process_group("mpi")
-    MPI = dist._mpi()
-    comm = dist._state.comm
+    from mpi4py import MPI   # (init_process_group imported it; the timings call MPI directly)
+    comm = MPI.COMM_WORLD
     rank, world = comm.Get_rank(), comm.Get_size()
     say = print if rank == 0 else (lambda *a, **k: None)
-    from autograd_core import _threads
-    say(f"{world} ranks x {_threads.num_threads()} threads; {MPI.Get_library_version().splitlines()[0]}")
+    import os
+    threads = int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)   # init_process_group's choice
+    say(f"{world} ranks x {threads} threads; {MPI.Get_library_version().splitlines()[0]}")
     if world == 1:
         say("(one rank: run it under mpiexec -n 2 for communication figures)")
 
     ag.manual_seed(0)
     shapes = {"lenet5": [tuple(p.shape) for p in lenet5(nn).parameters()],
               "resnet20": [tuple(p.shape) for p in resnet20(nn, ag).parameters()]}
-    result = {"world": world, "threads": _threads.num_threads()}
+    result = {"world": world, "threads": threads}
     if args.only in (None, "allreduce"):
         rows, link = allreduce_section(comm, MPI, shapes, args.reps)
         result["allreduce"], result["link"] = rows, link

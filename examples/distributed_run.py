@@ -56,8 +56,8 @@ class DistributedRun:
 
     def wrap(self, model):
         """``model`` in DistributedDataParallel (which copies rank 0's weights to every rank)."""
-        from autograd_core import _threads
-        n = _threads.num_threads()
+        # the kernels' threads: what init_process_group chose (it sets NUMBA_NUM_THREADS unless you did)
+        n = int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)
         print(f"distributed: {self.world} rank{'s' if self.world > 1 else ''} x {n} thread{'s' if n > 1 else ''} "
               f"each, batch {self.batch} per rank "
               "(NUMBA_NUM_THREADS sets the threads per rank)")

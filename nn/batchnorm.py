@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_core import ShapeError, from_numpy
+from autograd_core import ShapeError, from_numpy, increment_version
 
 from . import functional as F
 from . import init
@@ -124,19 +124,18 @@ class SyncBatchNorm(_BatchNorm):
         if not (self.training or not self.track_running_stats) or not dist.is_initialized() \
                 or dist.get_world_size() == 1:
             return super().forward(input)
-        from autograd_core.ops.sync_batch_norm import sync_batch_norm
+        from autograd_core.ops.distributed import sync_batch_norm
         if input.ndim not in self._dims or input.shape[1] != self.num_features:
             raise ShapeError(f"SyncBatchNorm({self.num_features}): expected input of 2 to 5 dimensions with "
                              f"{self.num_features} channels in dimension 1, got shape {tuple(input.shape)}")
-        y, mean, var, count = sync_batch_norm(input, self.weight, self.bias, self.eps, dist._comm("SyncBatchNorm"))
+        y, mean, var, count = sync_batch_norm(input, self.weight, self.bias, self.eps)
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
             m = 1.0 / float(self.num_batches_tracked.data) if self.momentum is None else self.momentum
             rm, rv = self.running_mean.data, self.running_var.data
             rm += (m * (mean - rm)).astype(rm.dtype)
             rv += (m * (var * (count / max(count - 1, 1)) - rv)).astype(rv.dtype)
-            self.running_mean._ver[0] += 1
-            self.running_var._ver[0] += 1
+            increment_version(self.running_mean, self.running_var, self.num_batches_tracked)
         return y
 
     @classmethod

@@ -18,7 +18,7 @@ from ._declare import functional, method
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
-    "relu", "leaky_relu", "elu", "softplus", "square", "reciprocal", "clamp", "clip", "maximum", "minimum",
+    "relu", "leaky_relu", "elu", "softplus", "hardshrink", "square", "reciprocal", "clamp", "clip", "maximum", "minimum",
     "where", "clone", "sign", "floor_divide", "remainder", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
     "logical_and", "logical_or", "isnan", "isfinite", "allclose", "equal",
     "negative", "divide", "multiply", "subtract", "absolute",
@@ -439,14 +439,24 @@ class Softplus(Function):
         return Where.apply(ctx.linear, g, g * sigmoid(a * ctx.beta))
 
 
+class Hardshrink(Function):
+    """``x`` where ``|x| > lambd``, else 0; the gradient passes where the input does."""
+
+    @staticmethod
+    def forward(ctx, a, lambd=0.5):
+        ctx.keep = np.abs(a) > lambd
+        return np.where(ctx.keep, a, 0).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Mask.apply(g, ctx.keep)
+
+
 class Clamp(Function):
     @staticmethod
     def forward(ctx, a, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
-        if min is not None and max is not None and min > max:
-            # PyTorch sets everything to max in this case; keep that but it is usually a bug
-            pass
         ctx.mask = np.ones(a.shape, dtype=bool)
         if min is not None:
             ctx.mask &= a >= min
@@ -603,6 +613,13 @@ def elu(input, alpha=1.0, inplace=False):
 
 @method
 @functional
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0 (PyTorch's hard shrinkage)."""
+    return Hardshrink.apply(input, lambd=lambd)
+
+
+@method
+@functional
 def softplus(input, beta=1.0, threshold=20.0):
     return Softplus.apply(input, beta=beta, threshold=threshold)
 
@@ -620,6 +637,8 @@ def reciprocal(input):
 @method
 def clamp(input, min=None, max=None):
     """Limit values to ``[min, max]``; gradient passes where ``min <= x <= max``.
+
+    With ``min > max`` every element becomes ``max``, as in PyTorch.
 
     ``min``/``max`` may be numbers or tensors (tensors go through maximum/minimum).
     """

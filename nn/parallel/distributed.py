@@ -31,39 +31,20 @@ see ``benchmarks/RESULTS.md`` ("Distributed data parallel").
 from __future__ import annotations
 
 import contextlib
+import functools
 import weakref
 
 import numpy as np
 
-from autograd_core import Function, Tensor, is_grad_enabled
+from autograd_core import from_numpy, increment_version, is_grad_enabled
 from autograd_core import distributed as dist
+from autograd_core.ops.distributed import grads_ready
 
 from ..module import Module
 
 __all__ = ["DistributedDataParallel"]
 
 _FIRST_BUCKET_MB = 1.0   # PyTorch's first bucket is small too: the last layers' gradients go first
-
-
-class _BucketReady(Function):
-    """Identity on one bucket's parameters; its backward hands their final gradients to the reducer.
-
-    (Not an op of ``autograd_core/ops``: a graph node that only DistributedDataParallel records.)
-
-    It returns no gradient to the parameters themselves (the reducer writes ``.grad``), and a
-    zero to the reducer's sentinel leaf, whose hook runs once the whole backward pass is done.
-    """
-
-    @staticmethod
-    def forward(ctx, reducer, index, sentinel, *params):
-        ctx.reducer, ctx.index = reducer, index
-        ctx.set_materialize_grads(False)
-        return params
-
-    @staticmethod
-    def backward(ctx, *grads):
-        ctx.reducer._bucket_ready(ctx.index, grads)
-        return (None, None, ctx.reducer._zero) + (None,) * len(grads)
 
 
 class _Bucket:
@@ -73,7 +54,7 @@ class _Bucket:
         self.flat = np.zeros(sum(sizes), dtype=dtype)
         self.views, offset = [], 0
         for p, n in zip(params, sizes):
-            self.views.append(Tensor._wrap(self.flat[offset:offset + n].reshape(p.data.shape)))
+            self.views.append(from_numpy(self.flat[offset:offset + n].reshape(p.data.shape)))
             offset += n
         self.ready = False
         self.had_grad = [False] * len(params)
@@ -105,14 +86,14 @@ class _Reducer:
             dtype = p.data.dtype
         if current:
             self.buckets.append(_Bucket(current, dtype))
-        self._zero = Tensor._wrap(np.zeros((), dtype=np.float64))
-        self.sentinel = Tensor._wrap(np.zeros((), dtype=np.float64), requires_grad=True)
+        # a leaf every bucket node sends a zero to: its hook runs when the backward pass is over
+        self.sentinel = from_numpy(np.zeros((), dtype=np.float64)).requires_grad_()
         # (through a weak reference: the sentinel's hook must not keep the reducer in a cycle)
         me = weakref.ref(self)
         self.sentinel.register_hook(lambda g: me()._backward_done(g) if me() is not None else None)
         self.in_round = False
         self.next = 0          # the next bucket to start reducing (overlap)
-        self.requests = []
+        self.works = []
         self.calls = 0         # all-reduce rounds done (for tests and benchmarks)
 
     # ---------------------------------------------------------------- during backward
@@ -142,16 +123,16 @@ class _Reducer:
 
     def _start(self, force):
         """Start the non-blocking all-reduce of the ready buckets, in bucket order (overlap mode)."""
-        comm = dist._comm("DistributedDataParallel")
-        MPI = dist._mpi()
+        world = dist.get_world_size()
         while self.next < len(self.buckets) and (force or self.buckets[self.next].ready):
             b = self.buckets[self.next]
             _fill_missing(b)
-            if comm.Get_size() > 1:
-                self.requests.append(comm.Iallreduce(MPI.IN_PLACE, b.flat, op=MPI.SUM))
+            if world > 1:
+                self.works.append(dist.all_reduce(b.flat, async_op=True))
             self.next += 1
-        if self.requests and not force:
-            MPI.Request.Testall(self.requests)   # let MPI progress the started ones
+        if not force:
+            for w in self.works:   # let MPI progress the started ones
+                w.is_completed()
 
     def _backward_done(self, _grad):
         """The sentinel's hook: the backward pass is over, every gradient this rank will get is in."""
@@ -159,22 +140,21 @@ class _Reducer:
             return None
         self.in_round = False
         self.calls += 1
-        comm = dist._comm("DistributedDataParallel")
-        world = comm.Get_size()
-        MPI = dist._mpi()
+        world = dist.get_world_size()
         if self.overlap:
             self._start(force=True)
-            MPI.Request.Waitall(self.requests)
-            self.requests, self.next = [], 0
+            for w in self.works:
+                w.wait()
+            self.works, self.next = [], 0
         else:
             for b in self.buckets:   # one fixed order on every rank
                 _fill_missing(b)
                 if world > 1:
-                    comm.Allreduce(MPI.IN_PLACE, b.flat, op=MPI.SUM)
+                    dist.all_reduce(b.flat)
         used = None
         if self.find_unused and world > 1:
             used = np.array([h for b in self.buckets for h in b.had_grad], dtype=np.int32)
-            comm.Allreduce(MPI.IN_PLACE, used, op=MPI.SUM)
+            dist.all_reduce(used)
         k = 0
         for b in self.buckets:
             if world > 1:
@@ -233,7 +213,12 @@ class DistributedDataParallel(Module):
             raise ValueError("DistributedDataParallel: device_ids and output_device must be None (CPU modules only)")
         if not bucket_cap_mb > 0:
             raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be > 0, got {bucket_cap_mb!r}")
-        dist._comm("DistributedDataParallel", process_group)   # raises if there is no process group
+        if process_group is not None:
+            raise NotImplementedError("DistributedDataParallel: only the default process group (process_group=None) "
+                                      "exists")
+        if not dist.is_initialized():
+            raise RuntimeError("DistributedDataParallel: the default process group has not been initialized; call "
+                               "autograd_core.distributed.init_process_group(backend='mpi') first")
         self.module = module
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
@@ -256,7 +241,8 @@ class DistributedDataParallel(Module):
         return type(self.module).__name__, params, buffers
 
     def _check_same_model(self):
-        sigs = dist._all_gather_object(self._signature())
+        sigs = [None] * dist.get_world_size()
+        dist.all_gather_object(sigs, self._signature())
         ref = sigs[0]
         for rank, sig in enumerate(sigs[1:], 1):
             if sig != ref:
@@ -285,9 +271,8 @@ class DistributedDataParallel(Module):
         r = self._reducer
         views = {}
         for i, b in enumerate(r.buckets):
-            outs = _BucketReady.apply(r, i, r.sentinel, *b.params)
+            outs = grads_ready(b.params, functools.partial(r._bucket_ready, i), r.sentinel)
             for p, v in zip(b.params, outs):
-                v._ver = p._ver   # in-place changes to the parameter before backward are still caught
                 views[id(p)] = v
         slots = self._slots
         for m, k, p in slots:
@@ -318,20 +303,20 @@ class DistributedDataParallel(Module):
 
 
 def _broadcast_coalesced(tensors):
-    """Rank 0's values of ``tensors`` on every rank: one Bcast per dtype, through a flat array."""
-    comm = dist._comm("DistributedDataParallel")
+    """Rank 0's values of ``tensors`` on every rank: one broadcast per dtype, through a flat array."""
     by_dtype = {}
     for t in tensors:
         by_dtype.setdefault(t.data.dtype, []).append(t)
     for dtype, group in by_dtype.items():
-        flat = np.concatenate([t.data.reshape(-1) for t in group]) if comm.Get_rank() == 0 else \
+        flat = np.concatenate([t.data.reshape(-1) for t in group]) if dist.get_rank() == 0 else \
             np.empty(sum(t.data.size for t in group), dtype=dtype)
-        comm.Bcast(flat, root=0)
+        dist.broadcast(flat, src=0)
         offset = 0
         for t in group:
             n = t.data.size
             np.copyto(t.data, flat[offset:offset + n].reshape(t.data.shape))
             offset += n
+        increment_version(*group)
 
 
 def _first_difference(ref, sig, rank):

@@ -1,4 +1,12 @@
-"""Batch normalisation with the statistics of the global batch, across the ranks of ``autograd_core.distributed``.
+"""The graph nodes of data-parallel training, over the ranks of ``autograd_core.distributed``.
+
+- ``sync_batch_norm``: batch normalisation with the statistics of the global batch (the op
+  under ``nn.SyncBatchNorm``).
+- ``grads_ready``: an identity node on some parameters whose backward hands their final
+  gradients to a callback (how ``nn.parallel.DistributedDataParallel`` learns that a
+  bucket's gradients are complete).
+
+Sync batch norm, in detail.
 
 Forward: each rank computes its per-channel count, mean and sum of squared deviations
 (``M2``, in float64); one ``Allgather`` brings every rank's, and they are combined with
@@ -13,17 +21,20 @@ own sums (``DistributedDataParallel`` averages them with the other parameters). 
 rank must call it in the same order (it is a collective), as it does when all ranks run
 the same model.
 
-This module is not in ``ops.MODULES`` (so ``sync_batch_norm`` is not ``autograd_core.sync_batch_norm``):
-it needs a process group, and users reach it through ``nn.SyncBatchNorm``, as in PyTorch.
+This module is not in ``ops.MODULES`` (so its helpers are not ``autograd_core.<name>``): they need
+a process group, and users reach them through ``nn.SyncBatchNorm`` and ``DistributedDataParallel``,
+as in PyTorch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import distributed as dist
 from ..function import Function, once_differentiable
+from ..tensor import Tensor
 
-__all__ = ["sync_batch_norm"]
+__all__ = ["sync_batch_norm", "grads_ready"]
 
 
 def _axes(nd):
@@ -67,7 +78,6 @@ class SyncBatchNorm(Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, gy, *_):
-        from .. import distributed as dist
         MPI = dist._mpi()
         g = gy.data
         xhat, nd = ctx.xhat, g.ndim
@@ -88,12 +98,51 @@ class SyncBatchNorm(Function):
         return gx, gw, gb
 
 
-def sync_batch_norm(input, weight, bias, eps, comm):
+def sync_batch_norm(input, weight, bias, eps):
     """Normalise each channel of ``input`` ``(N, C, *)`` with the global batch's mean and biased variance.
 
-    ``comm`` is the mpi4py communicator of the ranks. Returns ``(output, mean, var, count)``:
-    the batch statistics (float64 ndarrays) and the global number of values per channel, for
-    the caller's running statistics.
+    Every rank of the default process group must call it (a collective). Returns
+    ``(output, mean, var, count)``: the batch statistics (float64 ndarrays) and the global
+    number of values per channel, for the caller's running statistics.
     """
-    y, mean, var, count = SyncBatchNorm.apply(input, weight, bias, eps, comm)
+    y, mean, var, count = SyncBatchNorm.apply(input, weight, bias, eps, dist._comm("sync_batch_norm"))
     return y, mean.data, var.data, float(count.data)
+
+
+class GradReady(Function):
+    """Identity on some parameters; backward gives their final gradients to ``callback``.
+
+    It runs once every use of the parameters has delivered its gradient (the engine's
+    dependency count), returns none to the parameters themselves (the callback owns
+    ``.grad``), and a zero to ``sentinel``, a float64 scalar leaf whose hook therefore runs
+    once the whole backward pass is over.
+    """
+
+    @staticmethod
+    def forward(ctx, callback, sentinel, *params):
+        ctx.callback = callback
+        ctx.set_materialize_grads(False)
+        return params
+
+    @staticmethod
+    def backward(ctx, *grads):
+        ctx.callback(grads)
+        return (None, _ZERO) + (None,) * len(grads)
+
+
+_ZERO = Tensor._wrap(np.zeros((), dtype=np.float64))
+
+
+def grads_ready(params, callback, sentinel):
+    """``params`` as outputs of one ``GradReady`` node: Tensors sharing their data and version counters.
+
+    A module that computes with these instead of ``params`` gets ``callback(grads)`` called
+    during backward, with one gradient (a Tensor, or None if it got none) per parameter, as
+    soon as all of them are final.
+    """
+    if sentinel.data.shape != () or sentinel.data.dtype != np.float64 or not sentinel.requires_grad:
+        raise ValueError("grads_ready: sentinel must be a float64 scalar that requires grad")
+    outs = GradReady.apply(callback, sentinel, *params)
+    for p, v in zip(params, outs):
+        v._ver = p._ver   # an in-place change to the parameter before backward is still caught
+    return outs
