@@ -39,7 +39,7 @@ globals().update(_ops.PUBLIC)
 from . import _aliases  # noqa: E402
 
 _aliases.install()
-_LAZY = ("nn", "optim", "utils")
+_LAZY = ("nn", "optim", "utils", "distributed")
 
 
 def __getattr__(name):

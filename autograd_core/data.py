@@ -3,7 +3,8 @@
 - ``Dataset``, ``IterableDataset``, ``TensorDataset``, ``StackDataset``, ``Subset``,
   ``ConcatDataset``, ``ChainDataset``, ``random_split`` (``data_utils/dataset.py``).
 - Samplers: ``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``,
-  ``WeightedRandomSampler``, ``BatchSampler`` (``data_utils/sampler.py``).
+  ``WeightedRandomSampler``, ``BatchSampler``, ``DistributedSampler`` (each rank's share of a
+  data set for data-parallel training) (``data_utils/sampler.py``).
 - ``DataLoader``: batches in a sampler's order, ``collate_fn``, ``num_workers`` worker
   processes (``data_utils/dataloader.py``, ``get_worker_info`` in ``data_utils/worker.py``).
   A ``TensorDataset`` is batched by fancy indexing, whole batches at once, not sample by sample.
@@ -30,14 +31,14 @@ from . import random as _random
 from .data_utils.dataset import (Dataset, IterableDataset, TensorDataset, StackDataset, ConcatDataset, ChainDataset,
                                  Subset, random_split)
 from .data_utils.sampler import (Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
-                                 WeightedRandomSampler, BatchSampler)
+                                 WeightedRandomSampler, BatchSampler, DistributedSampler)
 from .data_utils.dataloader import DataLoader, default_collate, default_convert
 from .data_utils.worker import get_worker_info, WorkerInfo
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset", "Subset",
            "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler", "DataLoader", "default_collate", "default_convert",
-           "get_worker_info", "WorkerInfo", "read_idx",
+           "WeightedRandomSampler", "BatchSampler", "DistributedSampler", "DataLoader", "default_collate",
+           "default_convert", "get_worker_info", "WorkerInfo", "read_idx",
            "fashion_mnist", "fashion_mnist_small", "FASHION_MNIST_CLASSES", "Compose", "ToFloat", "Normalize",
            "RandomHorizontalFlip", "RandomCrop", "GaussianNoise", "Lambda"]
 

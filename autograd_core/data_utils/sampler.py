@@ -15,7 +15,7 @@ from ..random import numpy_rng
 from ..tensor import Tensor
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler"]
+           "BatchSampler", "DistributedSampler"]
 
 
 class Sampler:
@@ -188,3 +188,71 @@ class BatchSampler(Sampler):
     def __len__(self):
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class DistributedSampler(Sampler):
+    """Each rank's share of a data set, for data-parallel training (``torch.utils.data``'s semantics).
+
+    Every rank draws the same permutation (from ``seed + epoch``), pads it by
+    repeating its start up to a multiple of ``num_replicas`` (or, with
+    ``drop_last``, cuts the tail), and takes every ``num_replicas``-th index
+    from position ``rank``: the shards are disjoint and, together, cover the
+    data set. Call ``set_epoch(epoch)`` before each epoch for a new order.
+
+    Parameters
+    ----------
+    dataset : Dataset (anything with a ``len()``)
+    num_replicas, rank : int, optional
+        Default: ``autograd_core.distributed``'s world size and rank.
+    shuffle : bool
+    seed : int
+        Must be the same on every rank.
+    drop_last : bool
+        Drop the tail so every rank gets ``len(dataset) // num_replicas`` samples
+        (else the first ones are repeated so every rank gets the ceiling).
+    """
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        if num_replicas is None or rank is None:
+            from .. import distributed as dist
+            if not dist.is_initialized():
+                raise RuntimeError("DistributedSampler: give num_replicas and rank, or call "
+                                   "autograd_core.distributed.init_process_group() first")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
+        if not isinstance(num_replicas, (int, np.integer)) or num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be a positive int, got {num_replicas!r}")
+        if not isinstance(rank, (int, np.integer)) or not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: invalid rank {rank!r}; expected a rank in 0..{num_replicas - 1}")
+        self.dataset = dataset
+        self.num_replicas, self.rank = int(num_replicas), int(rank)
+        self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
+        self.epoch = 0
+        n = len(dataset)
+        if drop_last:
+            self.num_samples = n // self.num_replicas
+        else:
+            self.num_samples = -(-n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch):
+        """Use the order of ``epoch`` (call it with the same value on every rank)."""
+        self.epoch = int(epoch)
+
+    def __len__(self):
+        return self.num_samples
+
+    def _order(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            order = np.random.default_rng(self.seed + self.epoch).permutation(n)
+        else:
+            order = np.arange(n)
+        if self.total_size > n:  # pad by repeating the start (several times if the data set is tiny)
+            order = np.resize(order, self.total_size)
+        else:
+            order = order[:self.total_size]
+        return order[self.rank:self.total_size:self.num_replicas]
+
+    def __iter__(self):
+        return iter(self._order().tolist())
