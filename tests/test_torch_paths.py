@@ -24,7 +24,9 @@ from autograd_core.utils.data import DataLoader, TensorDataset
 from autograd_core import nn as nn2, optim as optim2
 import nn, optim, nn.functional as F, optim.lr_scheduler
 from autograd_core import data
-pairs = [(tnn, nn), (nn2, nn), (torch.nn, nn), (TF, F), (torch.nn.functional, F), (torch.nn.init, nn.init),
+import autograd_core.nn.parallel, nn.parallel
+pairs = [(torch.nn.parallel, nn.parallel), (torch.distributed, sys.modules["autograd_core.distributed"]),
+         (tnn, nn), (nn2, nn), (torch.nn, nn), (TF, F), (torch.nn.functional, F), (torch.nn.init, nn.init),
          (torch.nn.utils, nn.utils), (toptim, optim), (optim2, optim), (torch.optim.lr_scheduler, optim.lr_scheduler),
          (tsched, optim.lr_scheduler), (torch.utils.data, data), (DataLoader, data.DataLoader),
          (torch.nn.Linear, nn.Linear)]
