@@ -4,7 +4,7 @@
 (im2col + GEMM, channels-last and planar variants); ``pool``: max and average
 pooling forward and backward; ``elementwise``: ReLU and masked selects on
 large arrays; ``norm``: batch normalisation's statistics, affine map and
-backward sums. Importing this package is cheap: ``load(name)``
+backward sums; ``special``: erf and erfc on large arrays. Importing this package is cheap: ``load(name)``
 imports a kernel module, and with it Numba, on first use.
 """
 
@@ -14,7 +14,7 @@ _loaded = {}
 
 
 def load(name):
-    """The kernel module ``name`` ('conv', 'pool', 'elementwise' or 'norm'), threads configured first (see ``_threads``)."""
+    """The kernel module ``name`` ('conv', 'pool', 'elementwise', 'norm' or 'special'), threads configured first (see ``_threads``)."""
     module = _loaded.get(name)
     if module is None:
         from .. import _threads

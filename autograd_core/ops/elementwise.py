@@ -532,7 +532,11 @@ def mul(input, other):
 
 
 @method
-def div(input, other):
+def div(input, other, *, rounding_mode=None):
+    """``input / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient (zero gradient)."""
+    if rounding_mode is not None:
+        from .pointwise import div_rounded
+        return div_rounded(input, other, rounding_mode)
     return Div.apply(input, other)
 
 
