@@ -676,8 +676,14 @@ def _where_method(self, condition, other):
 
 
 @method(impl=_where_method)
-def where(condition, input, other):
-    """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, else ``other`` (broadcasting all three).
+
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``.
+    """
+    if input is None and other is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
     return Where.apply(_data(condition), input, other)
 
 
