@@ -12,10 +12,10 @@ To add a module, append it to ``MODULES``.
 """
 
 from . import (elementwise, reduce, shape, linalg, index, conv, pool, norm, loss,  # noqa: F401
-               dropout, pointwise)
+               dropout, pointwise, sort)
 from ._routes import log_routes, Route  # noqa: F401  (which kernel route conv / pool took)
 
-MODULES = (elementwise, reduce, shape, linalg, index, conv, pool, norm, loss, dropout, pointwise)
+MODULES = (elementwise, reduce, shape, linalg, index, conv, pool, norm, loss, dropout, pointwise, sort)
 
 
 def _public():
