@@ -87,7 +87,7 @@ test_take_along_dim = op_test(lambda a, dim, index: ag.take_along_dim(a, ag.tens
 
 # scatter / scatter_add with src as a second differentiable input of the index's shape
 def _src_shapes():
-    return shapes(min_dims=1, max_dims=3).map(lambda s: (s, s))
+    return shapes(min_dims=1, max_dims=3, max_side=3).map(lambda s: (s, s))
 
 
 def _scatter_kwargs(shps, unique):

@@ -10,21 +10,20 @@ from autograd_core.testing import op_test
 sides = st.integers(1, 4)
 
 
-def letter_shapes(*terms, max_side=4):
-    """Shapes for einsum-like subscripts: one size per letter, shared between terms."""
+def letter_shapes(*terms, max_side=3):
+    """Shapes for einsum-like subscripts: one size per letter, shared between terms (sides 1..3 keep
+    gradgradcheck quick: it differentiates numerically through every element)."""
     letters = sorted(set("".join(terms)))
-    size = st.integers(1, max_side if len(letters) < 4 else 3)
+    size = st.integers(1, max_side)
     return st.lists(size, min_size=len(letters), max_size=len(letters)).map(
         lambda ns: tuple(tuple(dict(zip(letters, ns))[c] for c in t) for t in terms))
 
 
 test_mm = op_test(ag.mm, np.matmul, 2, shapes=letter_shapes("ij", "jk"))
-test_mm_method = op_test(lambda a, b: a.mm(b), np.matmul, 2, shapes=letter_shapes("ij", "jk"))
 test_bmm = op_test(ag.bmm, np.matmul, 2, shapes=letter_shapes("bij", "bjk"))
 test_mv = op_test(lambda a, v: a.mv(v), np.matmul, 2, shapes=letter_shapes("ij", "j"))
 test_dot = op_test(ag.dot, np.dot, 2, shapes=letter_shapes("i", "i"))
 test_outer = op_test(ag.outer, np.outer, 2, shapes=letter_shapes("i", "j"))
-test_ger = op_test(lambda a, b: a.ger(b), np.outer, 2, shapes=letter_shapes("i", "j"))
 test_inner = op_test(ag.inner, np.inner, 2, shapes=letter_shapes("abi", "ci"))
 test_addmm = op_test(lambda c, a, b: ag.addmm(c, a, b, beta=0.5, alpha=-2), lambda c, a, b: 0.5 * c - 2 * a @ b, 3,
                      shapes=letter_shapes("k", "ij", "jk"))
@@ -34,8 +33,6 @@ test_addr = op_test(lambda c, a, b: ag.addr(c, a, b, beta=2), lambda c, a, b: 2 
                     shapes=letter_shapes("ij", "i", "j"))
 test_baddbmm = op_test(lambda c, a, b: ag.baddbmm(c, a, b, beta=-1, alpha=0.5), lambda c, a, b: -c + 0.5 * a @ b, 3,
                        shapes=letter_shapes("bik", "bij", "bjk"))
-test_baddbmm_beta0 = op_test(lambda c, a, b: c.baddbmm(a, b, beta=0), lambda c, a, b: a @ b, 3,
-                             shapes=letter_shapes("bik", "bij", "bjk"))
 test_kron = op_test(ag.kron, np.kron, 2, shapes=st.tuples(st.lists(sides, min_size=1, max_size=3).map(tuple),
                                                           st.lists(sides, min_size=0, max_size=3).map(tuple)))
 test_tensordot_int = op_test(lambda a, b: ag.tensordot(a, b, 2), lambda a, b: np.tensordot(a, b, 2), 2,
@@ -45,7 +42,6 @@ test_tensordot_lists = op_test(lambda a, b: ag.tensordot(a, b, ([1, 0], [0, 2]))
                                shapes=letter_shapes("ijk", "jli"))
 
 EQUATIONS = [
-    ("ij,jk->ik", ("ij", "jk")),
     ("bij,bjk->bik", ("bij", "bjk")),
     ("ij,ij->", ("ij", "ij")),
     ("i,j->ij", ("i", "j")),
@@ -65,7 +61,7 @@ EQUATIONS = [
 for _eq, _terms in EQUATIONS:
     globals()[f"test_einsum_{_eq.replace(',', '_').replace('->', '_to_') or 'empty'}"] = op_test(
         lambda *xs, eq=_eq: ag.einsum(eq, *xs), lambda *xs, eq=_eq: np.einsum(eq, *xs), len(_terms),
-        shapes=letter_shapes(*_terms, max_side=3 if len(_terms) > 2 else 4))
+        shapes=letter_shapes(*_terms))
 test_einsum_ellipsis = op_test(lambda a, b: ag.einsum("...ij,...jk->...ik", a, b), np.matmul, 2,
                                shapes=st.tuples(st.lists(sides, min_size=0, max_size=2).map(tuple), sides, sides, sides)
                                .map(lambda t: (t[0] + (t[1], t[2]), t[0][1:] + (t[2], t[3]))))
@@ -107,6 +103,8 @@ def test_strict_products_follow_pytorch():
     with pytest.raises(ag.ShapeError, match="input must have 1"):
         ag.outer(ag.tensor(1.0), ag.ones(3))
     assert ag.dot(ag.tensor([1, 2]), ag.tensor([3, 4])).item() == 11
+    a, b = ag.randn(2, 3), ag.randn(3, 4)
+    assert ag.equal(a.mm(b), a @ b) and ag.equal(ag.ger(a[0], b[0]), ag.outer(a[0], b[0]))
     assert ag.mm(ag.ones(2, 3, dtype=np.int64), ag.ones(3, 2, dtype=np.int64)).tolist() == [[3, 3], [3, 3]]
     nan_in = ag.full((1, 2, 2), float("nan"))
     assert ag.baddbmm(nan_in, ag.ones(1, 2, 3), ag.ones(1, 3, 2), beta=0).tolist() == [[[3.0, 3.0], [3.0, 3.0]]]

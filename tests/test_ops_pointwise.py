@@ -191,6 +191,7 @@ def test_div_rounding_modes_follow_pytorch():
 def test_rsub_alpha_and_integer_rule():
     assert ag.rsub(ag.tensor([1.0, 2.0]), 5, alpha=2).tolist() == [3.0, 1.0]
     assert ag.rsub(ag.tensor([1, 2]), 5).tolist() == [4, 3]
+    assert ag.rsub(ag.ones(2), 2.0, alpha=3).dtype == np.float32  # a Python number keeps the tensor's dtype
     with pytest.raises(TypeError, match="alpha"):
         ag.rsub(ag.tensor([1, 2]), 5, alpha=2.5)
 

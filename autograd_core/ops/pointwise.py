@@ -20,7 +20,7 @@ from .. import _threads
 from ..function import Function
 from ..tensor import Tensor
 from ._declare import method
-from .elementwise import Mask, clamp, exp, sqrt, sub, where
+from .elementwise import Mask, Sub, clamp, exp, sqrt, sub, where
 
 __all__ = [
     "floor", "ceil", "round", "trunc", "fix", "frac", "log1p", "expm1", "log2", "log10", "exp2", "rsqrt",
@@ -700,4 +700,6 @@ def rsub(input, other, alpha=1):
     """``other - alpha * input`` (``torch.rsub``; there is no Tensor method)."""
     if _arr(input).dtype.kind in "biu" and isinstance(alpha, float):
         raise TypeError(f"rsub: for integer tensors, alpha must be an int, got {alpha!r}")
+    if not isinstance(other, (Tensor, np.ndarray)):  # a Python number keeps input's dtype (no float64 array)
+        return Sub.apply(other, input if alpha == 1 else input * alpha)
     return sub(_as_t(other), input, alpha=alpha)
