@@ -18,7 +18,9 @@ import numpy as np
 from ..tensor import Tensor
 from ._declare import method
 
-__all__ = ["memory_format", "contiguous_format", "channels_last", "channels_last_3d", "preserve_format"]
+# Methods only (Tensor.new_*, is_contiguous): no op here. The formats are constants, not ops, so
+# autograd_core/__init__.py imports them by name rather than through __all__.
+__all__ = []
 
 
 class memory_format:
