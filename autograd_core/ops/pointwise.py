@@ -595,7 +595,7 @@ def lerp(input, end, weight):
 def addcmul(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 * tensor2``."""
     _check_int_value("addcmul", input, value)
-    prod = tensor1 * tensor2 if isinstance(tensor1, Tensor) else _as_t(tensor1) * tensor2
+    prod = _as_t(tensor1) * tensor2
     return input + (prod if value == 1 else prod * value)
 
 
