@@ -21,11 +21,12 @@ def np_axis(a, dim):
     return dim if a.ndim else None
 
 
-test_cumsum = op_test(lambda a, dim: ag.cumsum(a, dim), lambda a, dim: np.cumsum(a, axis=np_axis(a, dim)).reshape(a.shape),
-                      kwargs=one_dim)
+test_cumsum = op_test(lambda a, dim: ag.cumsum(a, dim),
+                      lambda a, dim: np.cumsum(a, axis=np_axis(a, dim)).reshape(a.shape), kwargs=one_dim)
 test_cumsum_method = op_test(lambda a, dim: a.cumsum(dim), lambda a, dim: np.cumsum(a, axis=dim),
                              shapes=nonempty, kwargs=one_dim)
-test_cumprod = op_test(lambda a, dim: ag.cumprod(a, dim), lambda a, dim: np.cumprod(a, axis=np_axis(a, dim)).reshape(a.shape),
+test_cumprod = op_test(lambda a, dim: ag.cumprod(a, dim),
+                       lambda a, dim: np.cumprod(a, axis=np_axis(a, dim)).reshape(a.shape),
                        kwargs=one_dim, domain=(-2, 2), kinks=(0,), gap=0.1)  # zeros: tested below
 
 

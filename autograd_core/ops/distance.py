@@ -265,7 +265,8 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     try:
         batch = np.broadcast_shapes(tuple(x1.shape[:-2]), tuple(x2.shape[:-2]))
     except ValueError:
-        raise ShapeError(f"cdist: batch dimensions of {tuple(x1.shape)} and {tuple(x2.shape)} do not broadcast") from None
+        raise ShapeError(f"cdist: batch dimensions of {tuple(x1.shape)} and {tuple(x2.shape)} "
+                         "do not broadcast") from None
     a = broadcast_to(x1, batch + tuple(x1.shape[-2:]))
     b = broadcast_to(x2, batch + tuple(x2.shape[-2:]))
     use_mm = p == 2 and (compute_mode == "use_mm_for_euclid_dist" or (

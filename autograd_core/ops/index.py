@@ -213,7 +213,8 @@ def _scatter_args(input, dim, index, op, src=None):
     if idx.ndim == 0 or (scalar and idx.ndim == 1):
         idx = idx.reshape(-1)
     if idx.ndim != x.ndim:
-        raise ShapeError(f"{op}: index has {idx.ndim} dimension(s) {idx.shape} but input has {x.ndim} {tuple(x.shape)}; "
+        raise ShapeError(f"{op}: index has {idx.ndim} dimension(s) {idx.shape} but input has {x.ndim} "
+                         f"{tuple(x.shape)}; "
                          "they must have the same number of dimensions")
     limits = [("input", tuple(x.shape))] + ([("src", tuple(np.shape(_arr(src))))] if src is not None else [])
     for what, shp in limits:

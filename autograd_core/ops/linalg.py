@@ -197,7 +197,8 @@ def tensordot(a, b, dims=2):
     if isinstance(dims, (int, np.integer)):
         n = int(dims)
         if n < 0 or n > min(na, nb):
-            raise ValueError(f"tensordot: dims={n} must be in [0, {min(na, nb)}] for shapes {shape_of(a)} and {shape_of(b)}")
+            raise ValueError(f"tensordot: dims={n} must be in [0, {min(na, nb)}] for shapes {shape_of(a)} "
+                             f"and {shape_of(b)}")
         da, db = list(range(na - n, na)), list(range(n))
     else:
         da, db = ([d] if isinstance(d, (int, np.integer)) else list(d) for d in dims)
@@ -326,7 +327,8 @@ def einsum(equation, *operands):
         else:
             n_ell.append(0)
         if n_ell[-1] < 0:
-            raise ShapeError(f"einsum: subscripts {t_!r} name more dimensions than the operand's shape {tuple(x.shape)}")
+            raise ShapeError(f"einsum: subscripts {t_!r} name more dimensions than the operand's shape "
+                             f"{tuple(x.shape)}")
     m = max(n_ell, default=0)
     ell = "".join(free[:m])
     terms = [t_.replace("...", ell[m - k:]) for t_, k in zip(terms, n_ell)]

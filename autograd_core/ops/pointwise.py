@@ -1,13 +1,14 @@
 """Pointwise maths beyond arithmetic: rounding, exp/log variants, the error function, hyperbolic and
 inverse trigonometric functions, ``atan2 hypot lerp addcmul addcdiv``, ``isinf nan_to_num``,
-``clamp_min clamp_max rsub``.
+``clamp_min clamp_max rsub`` and ``div``'s rounding modes.
 
 Integer inputs of the transcendental functions give float32 results, as in
 PyTorch; the rounding functions keep an integer input's dtype. Rounding has a
 zero gradient (PyTorch's convention). ``erf`` and ``erfc`` are the C library's
-(numpy has neither; ``kernels/special.py`` runs them compiled on large arrays); ``erfinv`` refines an approximate inverse with Halley's
-method on ``erf`` (or on ``erfc`` near +-1, where ``1 - y`` is exact), to
-within a few ulps in float64.
+(numpy has neither; ``kernels/special.py`` runs them compiled on large
+arrays); ``erfinv`` refines an approximate inverse with Halley's method on
+``erf`` (or on ``erfc`` near +-1, where ``1 - y`` is exact), to within a few
+ulps in float64.
 """
 
 from __future__ import annotations
