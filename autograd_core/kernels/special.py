@@ -3,7 +3,8 @@
 numpy has no erf; the plain path (``autograd_core/ops/pointwise.py``) calls
 Python's ``math.erf`` per element through ``np.frompyfunc`` (about 100-300 ns
 an element here); these loops call the same C functions from compiled code
-(about 10x faster on one thread). Flat, C-contiguous 1-D arrays, blocks over
+(about 20x faster on 2 threads: 2.3 ms against 52 ms for 64x6x28x28 float32,
+``benchmarks/RESULTS.md``). Flat, C-contiguous 1-D arrays, blocks over
 the threads, unsigned indices (see ``elementwise.py``).
 """
 

@@ -274,7 +274,7 @@ _erfc_py = np.frompyfunc(math.erfc, 1, 1)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # Above this many elements erf/erfc take the compiled loop of kernels/special.py (the same C
-# functions, about 10x faster than frompyfunc); below it Numba is not worth importing.
+# functions, about 20x faster than frompyfunc on 2 threads); below it Numba is not worth importing.
 KERNEL_MIN = 4096
 _NS_PER_ERF = 15  # in units of _threads.NS_PER_ELEMENT: an erf costs about 20 ns on one core
 
