@@ -66,6 +66,9 @@ def test_integer_and_edge_cases_follow_pytorch():
     assert ag.prod(ag.tensor([True, False])).item() == 0
     assert ag.prod(ag.tensor([2, 3]), dtype=np.float32).dtype == np.float32
     assert ag.prod(ag.zeros(0)).item() == 1.0
+    e = ag.zeros(0, 3, requires_grad=True)
+    ag.prod(e, 0).sum().backward()
+    assert e.grad.shape == (0, 3)
     assert ag.prod(ag.tensor(3.0), 0).item() == 3.0
     assert ag.prod(ag.ones(2, 3), 1, keepdim=True).shape == (2, 1)
     with pytest.raises(TypeError, match="one int"):

@@ -183,6 +183,10 @@ def test_sorting_edge_cases():
     with pytest.raises(IndexError, match="k=0"):
         ag.kthvalue(ag.ones(4), 0)
     assert np.isnan(ag.median(ag.zeros(0)).item())
+    e = ag.zeros(0, requires_grad=True)
+    ag.median(e).backward()
+    assert e.grad.shape == (0,)  # still in the graph, as in PyTorch
+    assert ag.msort(ag.tensor([[3.0, 1.0], [2.0, 4.0]])).tolist() == [[2.0, 1.0], [3.0, 4.0]]
     with pytest.raises(IndexError, match="size 0"):
         ag.median(ag.zeros(0), 0)
     assert ag.median(ag.tensor([4, 1, 3, 2])).item() == 2 and ag.median(ag.tensor([4, 1, 3, 2])).dtype == np.int64

@@ -109,8 +109,8 @@ class _Prod(Function):
         if not ctx.keepdim:
             g = g.unsqueeze(d)
         n = x.shape[d]
-        if n == 0:
-            return None
+        if n == 0:  # nothing to differentiate: an empty gradient (PyTorch gives one too)
+            return Tensor._wrap(np.zeros(x.shape, x.dtype))
         head = x.narrow(d, 0, n - 1)
         tail = flip(x, (d,)).narrow(d, 0, n - 1)
         nd = x.ndim

@@ -150,7 +150,7 @@ def _median(input, dim, keepdim, ignore_nan, result, op):
         if flat.shape[0] == 0:
             if x.dtype.kind != "f":
                 raise IndexError(f"{op}: cannot take the median of an empty integer tensor")
-            return _wrap(np.array(np.nan, dtype=x.dtype))
+            return reshape(flat.sum() * np.nan, ())  # NaN, still attached to the graph as PyTorch's is
         order = _order(flat.data, 0, False)
         pos = _median_positions(flat.data, 0, ignore_nan)
         return reshape(gather(flat, 0, np.take_along_axis(order, pos, 0)), ())
