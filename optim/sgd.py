@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _foreach
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -22,13 +23,15 @@ class SGD(Optimizer):
         p = p - lr * g
 
     (``maximize=True`` starts from ``-g``.) The momentum buffer is
-    ``state[p]["momentum_buffer"]``.
+    ``state[p]["momentum_buffer"]``. ``foreach``: update the whole group in one
+    multi-tensor kernel (``None``: when Numba's kernels are loaded or the group
+    is large; ``False``: one numpy loop per parameter; same results either way).
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-                 maximize=False):
+                 maximize=False, foreach=None):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize))
+                                      nesterov=nesterov, maximize=maximize, foreach=foreach))
 
     def _validate(self, group):
         super()._validate(group)
@@ -38,8 +41,11 @@ class SGD(Optimizer):
                 f"{group['momentum']}, dampening={group['dampening']}")
 
     def _update(self, group):
+        items = self._params_with_grad(group)
+        if _foreach.sgd(self, group, items):
+            return
         lr, mu, damp, nesterov = group["lr"], group["momentum"], group["dampening"], group["nesterov"]
-        for p, g, s in self._params_with_grad(group):
+        for p, g, s in items:
             if mu:
                 buf = s.get("momentum_buffer")
                 if buf is None:
