@@ -18,6 +18,7 @@ import numpy as np
 from autograd_core import Tensor, _threads
 from autograd_core.function import Function, ShapeError, _state
 from autograd_core.ops import elementwise as _E
+from autograd_core.ops import fused as _fused
 from autograd_core.ops.elementwise import Mul, sigmoid, tanh, softplus  # noqa: F401  (re-exported)
 from autograd_core.ops.linalg import Matmul
 from autograd_core.ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401  (Numba loads on first call)
@@ -57,7 +58,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         ctx.save_for_backward(x, weight)
-        out = np.matmul(x, weight.T)
+        out = _fused.matmul(x, weight.T) if x.ndim == 2 else np.matmul(x, weight.T)
         if bias is not None:
             if bias.dtype == out.dtype:
                 out += bias  # a fresh array: add in place, saving one allocation
@@ -465,6 +466,54 @@ class NLLLoss(Function):
         return g * ctx.coef
 
 
+class CrossEntropy(Function):
+    """Cross-entropy of (N, C) logits at class indices in one node, by the row kernels.
+
+    Forward, one pass per row: ``lse = logsumexp(x[n])`` and ``loss[n] =
+    w[n] (lse - x[n, t[n]])`` with ``w[n]`` the class weight (0 for an ignored
+    target); then the reduction (``mean`` divides by the sum of the weights).
+    Backward, one pass: ``dx[n] = g c[n] (softmax(x[n]) - onehot(t[n]))`` with
+    ``c`` the per-row weight of the reduction and the softmax rebuilt from the
+    saved ``lse``. With ``create_graph=True`` the same formula runs in Tensor
+    ops from ``x`` (differentiable again). The reference is ``log_softmax``
+    followed by ``NLLLoss``, which ``cross_entropy`` runs for other inputs.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction):
+        valid = target != ignore_index
+        t = np.where(valid, target, 0)
+        lse, picked = _fused.cross_entropy(x, t)
+        w = valid.astype(x.dtype)
+        if weight is not None:
+            w *= weight[t]
+        losses = w * (lse - picked)
+        if reduction == "mean":
+            total = w.sum()
+            with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: NaN, like PyTorch
+                coef = w / total
+                out = np.asarray(losses.sum() / total, dtype=x.dtype)
+        elif reduction == "sum":
+            coef, out = w, np.asarray(losses.sum(), dtype=x.dtype)
+        else:
+            coef, out = w, losses
+        ctx.save_for_backward(x)
+        ctx.lse, ctx.t, ctx.coef = lse, t, coef.astype(x.dtype, copy=False)
+        ctx.per_element = reduction == "none"
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:  # no graph of the backward wanted: the kernel, on arrays
+            c = ctx.coef * g.data
+            return Tensor._wrap(_fused.cross_entropy_backward(x.data, ctx.lse, ctx.t, c))
+        onehot = np.zeros(x.shape, x.dtype)
+        onehot[np.arange(x.shape[0]), ctx.t] = 1
+        cg = (g.unsqueeze(1) if ctx.per_element else g) * ctx.coef[:, None]
+        return (_softmax(x, 1) - onehot) * cg
+
+
 def _class_targets(input, target, fn, ignore_index):
     """Validate integer targets against ``(N, C, *)`` input; return ``(input, target array, unbatched)``."""
     x = _arr(input)
@@ -558,6 +607,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise TypeError(f"cross_entropy: target must hold integer class indices or float probabilities, "
                         f"got dtype {t.dtype}")
     input, t, unbatched = _class_targets(input, t, "cross_entropy", ignore_index)
+    if label_smoothing == 0 and x.ndim == 2 and _fused.usable(x):
+        return CrossEntropy.apply(input, t, w, ignore_index, reduction)
     logp = _log_softmax(input, 1)
     loss = NLLLoss.apply(logp, t, w, ignore_index, reduction)
     if label_smoothing > 0:
