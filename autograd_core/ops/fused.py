@@ -139,7 +139,7 @@ def add(a, b):
 # --------------------------------------------------------------------------- matmul
 
 # Below this many multiply-adds one BLAS call on the calling thread is as fast.
-_MATMUL_MIN = 1 << 20
+_MATMUL_MIN = 1 << 22
 
 
 def matmul(a, b):
