@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _foreach
+import autograd_core as ag
+
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -42,7 +43,8 @@ class SGD(Optimizer):
 
     def _update(self, group):
         items = self._params_with_grad(group)
-        if _foreach.sgd(self, group, items):
+        if ag.foreach_usable([p.data for p, _, _ in items], [g for _, g, _ in items], group.get("foreach")):
+            self._foreach_update(group, items)
             return
         lr, mu, damp, nesterov = group["lr"], group["momentum"], group["dampening"], group["nesterov"]
         for p, g, s in items:
@@ -55,3 +57,20 @@ class SGD(Optimizer):
                     buf += g if damp == 0 else (1 - damp) * g
                 g = g + mu * buf if nesterov else buf
             p.data -= lr * g
+
+    def _foreach_update(self, group, items):
+        """The whole group in one multi-tensor kernel (the same results as the loop above)."""
+        mu = group["momentum"]
+        grads = [g for _, g, _ in items]
+        fresh = [False] * len(items)
+        if mu:
+            for k, (_, g, s) in enumerate(items):
+                buf = s.get("momentum_buffer")
+                if buf is None:
+                    s["momentum_buffer"] = np.array(g, copy=True, order="C")
+                    fresh[k] = True
+                elif not buf.flags.c_contiguous or buf.dtype != g.dtype:
+                    s["momentum_buffer"] = np.ascontiguousarray(buf, dtype=g.dtype)
+        buffers = [s["momentum_buffer"] for _, _, s in items] if mu else []
+        ag.foreach_sgd_([p.data for p, _, _ in items], grads, buffers, fresh, group["lr"], mu,
+                        group["dampening"], group["nesterov"], cache=self._foreach_cache(group))

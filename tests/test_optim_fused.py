@@ -53,14 +53,14 @@ def _trajectory(cls, kw, dtype, foreach, steps=4, special=False):
 @pytest.fixture
 def kernel_calls(monkeypatch):
     """Counts the multi-tensor kernel calls (so a test cannot pass by falling back silently)."""
-    from optim import _foreach
+    from autograd_core.ops import foreach
     calls = []
-    run = _foreach._run
+    run = foreach._run
 
     def spy(name, *args):
         calls.append(name)
         return run(name, *args)
-    monkeypatch.setattr(_foreach, "_run", spy)
+    monkeypatch.setattr(foreach, "_run", spy)
     return calls
 
 

@@ -3,10 +3,10 @@
 The ops (``reduce.py``: softmax, log-softmax, sums and means; ``elementwise.py``:
 add; ``linalg.py``: matmul; the cross-entropy loss) keep their numpy code as
 the reference path and call here for float32/float64 arrays that are large
-(at least ``_threads.SERIAL_ELEMENTS`` elements), or of any size once a kernel
+(above the serial rule of ``_threads.small``), or of any size once a kernel
 module is loaded (Numba imported; a small graph that never ran a kernel does
-not import it). Kernels run on all threads from ``SERIAL_ELEMENTS`` elements
-up and on the calling thread below (waking the pool costs more than the work).
+not import it). By the same rule a kernel runs on all threads or, below it, its
+serial twin on the calling thread (waking the pool costs more than the work).
 
 Backward passes use the kernels only when no graph of the backward is wanted
 (``create_graph=False``); otherwise the ops' Tensor-op backward runs, so
@@ -24,7 +24,8 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _big(n):
-    return n >= _threads.SERIAL_ELEMENTS
+    """Whether ``n`` elements are worth a parallel region (``_threads.small``, the package's one rule)."""
+    return not _threads.small(elements=n)
 
 
 def usable(a):
