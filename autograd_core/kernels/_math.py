@@ -1,4 +1,4 @@
-"""Scalar math for the kernels that LLVM can vectorise: ``fexp`` (exp for float32 and float64).
+"""Helpers shared by the kernel modules: ``fexp`` (a vectorisable exp) and ``twins`` (parallel + serial).
 
 Numba compiles ``np.exp`` inside a loop to a call of the C library's ``expf``
 per element (no vector math library is bundled with numba's wheels), which
@@ -16,6 +16,8 @@ of their ulps). float64 uses the C library's ``exp`` (exact to an ulp, not vecto
 """
 
 from __future__ import annotations
+
+import types as _pytypes
 
 import numpy as np
 from llvmlite import ir
@@ -81,3 +83,17 @@ def _fexp(x):
     if x == types.float32:
         return lambda x: expf(x)
     return lambda x: np.exp(x)
+
+
+def twins(fn, **opts):
+    """``(parallel, serial)`` compilations of one kernel written with ``prange``.
+
+    The serial twin (for calls under the serial rule, ``_threads.small``) is a
+    copy of the function under another name: Numba's on-disk cache files are
+    named after the function, and its index does not tell a parallel
+    compilation from a serial one.
+    """
+    twin = _pytypes.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
+                                 fn.__closure__)
+    twin.__qualname__ = fn.__qualname__ + "_serial"
+    return njit(parallel=True, **opts)(fn), njit(**opts)(twin)

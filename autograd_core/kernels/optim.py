@@ -21,6 +21,8 @@ from llvmlite import ir
 from numba import carray, njit, prange, types
 from numba.extending import intrinsic
 
+from ._math import twins
+
 _opts = dict(cache=True, nogil=True, boundscheck=False)
 
 CHUNK = 1 << 15
@@ -94,11 +96,7 @@ def _sgd(like, P, G, B, sizes, ctab, fresh, lr, mu, damp, nesterov, momentum):
 
 
 def _twins(fn):
-    import types as pytypes
-    twin = pytypes.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
-                                fn.__closure__)
-    twin.__qualname__ = fn.__qualname__ + "_serial"
-    return njit(parallel=True, **_opts)(fn), njit(**_opts)(twin)
+    return twins(fn, **_opts)
 
 
 adam, adam_serial = _twins(_adam)

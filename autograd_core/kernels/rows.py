@@ -22,12 +22,10 @@ in vector lanes, as numpy's pairwise sum does); exponentials use
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 from numba import njit, prange, uint64
 
-from ._math import fexp
+from ._math import fexp, twins
 
 _opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 # reassociation only (vectorised sums); no nnan/ninf: NaN and inf keep numpy's meaning
@@ -35,16 +33,7 @@ _fm = dict(_opts, fastmath={"reassoc", "contract"})
 
 
 def _twins(fn):
-    """(parallel, serial) compilations of one kernel written with prange.
-
-    The serial twin is a copy of the function under another name: Numba's
-    on-disk cache files are named after the function, and its index does not
-    tell a parallel compilation from a serial one.
-    """
-    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
-                              fn.__closure__)
-    twin.__qualname__ = fn.__qualname__ + "_serial"
-    return njit(parallel=True, **_fm)(fn), njit(**_fm)(twin)
+    return twins(fn, **_fm)
 
 
 def _row_max(xr):

@@ -15,6 +15,7 @@ from .. import _threads
 from ..function import Function, _state, ShapeError
 from ..tensor import Tensor
 from . import fused as _fused
+from ._common import dense_order
 from ._declare import functional, method
 
 __all__ = [
@@ -174,12 +175,7 @@ def _big(a):
     return a.dtype in _KERNEL_DTYPES and not _threads.small(elements=a.size)
 
 
-def _dense_order(a):
-    """The axis order in which ``a`` is C-contiguous (``None``: identity), or ``False`` if there is none."""
-    if a.flags.c_contiguous:
-        return None
-    perm = tuple(int(i) for i in np.argsort([-st for st in a.strides], kind="stable"))
-    return perm if a.transpose(perm).flags.c_contiguous else False
+_dense_order = dense_order
 
 
 def _ew_kernels():

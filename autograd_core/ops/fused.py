@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import _threads
 from .. import kernels as _kernels
+from ._common import dense_order
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -112,13 +113,6 @@ def sum_trailing(a, dims):
 
 # --------------------------------------------------------------------------- add
 
-def _dense_order(a):
-    if a.flags.c_contiguous:
-        return None
-    perm = tuple(int(i) for i in np.argsort([-st for st in a.strides], kind="stable"))
-    return perm if a.transpose(perm).flags.c_contiguous else False
-
-
 def add(a, b):
     """``a + b`` on all threads for two large arrays of one shape, dtype and memory order, else None.
 
@@ -127,8 +121,8 @@ def add(a, b):
     if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.shape != b.shape or a.dtype != b.dtype
             or a.dtype not in _FLOATS or not _big(a.size)):
         return None
-    perm = _dense_order(a)
-    if perm is False or _dense_order(b) != perm:
+    perm = dense_order(a)
+    if perm is False or dense_order(b) != perm:
         return None
     ap = a if perm is None else a.transpose(perm)
     bp = b if perm is None else b.transpose(perm)
