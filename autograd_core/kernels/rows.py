@@ -37,6 +37,8 @@ def _twins(fn):
 
 
 def _row_max(xr):
+    """The row's maximum, ignoring NaN after the first element (a NaN anywhere still makes the
+    row's exp-sum NaN, so every result of the row is NaN, as in numpy's reference)."""
     m = xr[0]
     for i in range(uint64(1), uint64(xr.shape[0])):
         v = xr[i]
@@ -44,15 +46,7 @@ def _row_max(xr):
     return m
 
 
-def _has_nan(xr):
-    bad = False
-    for i in range(uint64(xr.shape[0])):
-        bad |= xr[i] != xr[i]
-    return bad
-
-
 _row_max = njit(inline="always", **_opts)(_row_max)
-_has_nan = njit(inline="always", **_fm)(_has_nan)
 
 
 def _softmax(x, out):
@@ -62,8 +56,6 @@ def _softmax(x, out):
         xr = x[r]
         orow = out[r]
         m = _row_max(xr)
-        if _has_nan(xr):
-            m = x.dtype.type(np.nan)
         s = x.dtype.type(0)
         for i in range(uint64(C)):
             e = fexp(xr[i] - m)
@@ -81,8 +73,6 @@ def _log_softmax(x, out):
         xr = x[r]
         orow = out[r]
         m = _row_max(xr)
-        if _has_nan(xr):
-            m = x.dtype.type(np.nan)
         if not np.isfinite(m):
             m = x.dtype.type(0) if m == m else m
         s = x.dtype.type(0)
@@ -130,8 +120,6 @@ def _cross_entropy(x, target, lse, picked):
     for r in prange(R):
         xr = x[r]
         m = _row_max(xr)
-        if _has_nan(xr):
-            m = x.dtype.type(np.nan)
         if not np.isfinite(m):
             m = x.dtype.type(0) if m == m else m
         s = x.dtype.type(0)
