@@ -110,7 +110,8 @@ def test_softmax_kernels_match_reference(monkeypatch, op, dtype, shape, seed):
 
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 def test_softmax_kernels_nan_and_inf_rows(monkeypatch, calls, op):
-    x = np.array([[1.0, np.nan, 2.0], [np.nan, 1.0, 2.0], [np.inf, 1.0, 0.0], [-np.inf, -np.inf, -np.inf], [-np.inf, 0.0, 3.0],
+    x = np.array([[1.0, np.nan, 2.0], [np.nan, 1.0, 2.0], [np.inf, 1.0, 0.0], [-np.inf, -np.inf, -np.inf],
+                  [-np.inf, 0.0, 3.0],
                   [1e30, -1e30, 0.0]], np.float32)
     f = lambda: getattr(ag.tensor(x), op)(1).data  # noqa: E731
     with np.errstate(invalid="ignore"):

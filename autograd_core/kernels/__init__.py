@@ -21,7 +21,7 @@ def loaded():
 
 
 def load(name):
-    """The kernel module ``name`` ('conv', 'pool', 'elementwise' or 'norm'), threads configured first (see ``_threads``)."""
+    """The kernel module ``name`` (a module of this package), threads configured first (see ``_threads``)."""
     module = _loaded.get(name)
     if module is None:
         from .. import _threads
