@@ -17,7 +17,6 @@ bit (``tests/test_optim_fused.py`` compares both paths bitwise).
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
 from numba import carray, njit, prange, types
 from numba.extending import intrinsic
 
