@@ -17,8 +17,6 @@ of their ulps). float64 uses the C library's ``exp`` (exact to an ulp, not vecto
 
 from __future__ import annotations
 
-import types as _pytypes
-
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -85,15 +83,14 @@ def _fexp(x):
     return lambda x: np.exp(x)
 
 
+
 def twins(fn, **opts):
     """``(parallel, serial)`` compilations of one kernel written with ``prange``.
 
-    The serial twin (for calls under the serial rule, ``_threads.small``) is a
-    copy of the function under another name: Numba's on-disk cache files are
-    named after the function, and its index does not tell a parallel
-    compilation from a serial one.
+    The serial twin (for calls under the serial rule, ``_threads.small``) is the
+    package's ``serial_twin``: the same function compiled without ``parallel``,
+    cached under its own name.
     """
-    twin = _pytypes.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
-                                 fn.__closure__)
-    twin.__qualname__ = fn.__qualname__ + "_serial"
-    return njit(parallel=True, **opts)(fn), njit(**opts)(twin)
+    from . import serial_twin
+    par = njit(parallel=True, **opts)(fn)
+    return par, serial_twin(par)
