@@ -71,7 +71,7 @@ def build_parser():
     one.add_argument("--dim", type=int, help="reduction dim (default -1)")
     one.add_argument("--mode", help="comma-separated: fwd, bwd-input, bwd-weight, fwdbwd (default: fwdbwd)")
     one.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    one.add_argument("--model", help="train_step model: lenet5 or resnet8")
+    one.add_argument("--model", help="train_step model: lenet5, resnet8 or resnet20")
     one.add_argument("--batch", help="train_step batch sizes, comma-separated (default 64)")
     cmp_ = ap.add_argument_group("comparison")
     cmp_.add_argument("--compare", action="append", default=[], metavar="FW",

@@ -133,6 +133,11 @@ SAMPLES = {
     "sum": lambda: ag.sum(_x(), 1),
     "sum_to": lambda: ag.sum_to(_x((2, 3)), (1, 3)),
     "t": lambda: ag.t(_x((2, 3))),
+    # the multi-tensor optimizer updates work on arrays and record nothing
+    "foreach_usable": lambda: ag.foreach_usable([np.ones(3)], [np.ones(3)]),
+    "foreach_sgd_": lambda: ag.foreach_sgd_([np.ones(3)], [np.ones(3)], [], [False], 0.1, 0.0, 0.0, False),
+    "foreach_adam_": lambda: ag.foreach_adam_([np.ones(3)], [np.ones(3)], [np.zeros(3)], [np.zeros(3)], [],
+                                              [-0.1], [0.03], 0.9, 0.999, 1e-8),
     "tanh": lambda: ag.tanh(_x()),
     "transpose": lambda: ag.transpose(_x(), 1, 2),
     "unsqueeze": lambda: ag.unsqueeze(_x(), 0),

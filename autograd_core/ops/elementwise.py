@@ -14,6 +14,8 @@ import numpy as np
 from .. import _threads
 from ..function import Function, _state, ShapeError
 from ..tensor import Tensor
+from . import fused as _fused
+from ._common import dense_order
 from ._declare import functional, method
 from .factory import check_memory_format, contiguous_format, copy_as, is_format, preserve_format
 
@@ -46,6 +48,10 @@ def _arr(x):
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
+        if type(a) is np.ndarray and _big(a):  # (a residual connection, for one)
+            out = _fused.add(a, b)
+            if out is not None:
+                return out
         return a + b
 
     @staticmethod
@@ -170,12 +176,7 @@ def _big(a):
     return a.dtype in _KERNEL_DTYPES and not _threads.small(elements=a.size)
 
 
-def _dense_order(a):
-    """The axis order in which ``a`` is C-contiguous (``None``: identity), or ``False`` if there is none."""
-    if a.flags.c_contiguous:
-        return None
-    perm = tuple(int(i) for i in np.argsort([-st for st in a.strides], kind="stable"))
-    return perm if a.transpose(perm).flags.c_contiguous else False
+_dense_order = dense_order
 
 
 def _ew_kernels():
