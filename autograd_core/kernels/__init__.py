@@ -6,7 +6,8 @@ pooling forward and backward; ``elementwise``: ReLU and masked selects on
 large arrays, and the parallel add; ``norm``: batch normalisation's
 statistics, affine map and backward sums; ``rows``: softmax, log-softmax,
 cross-entropy and sums over rows; ``matmul``: matrix products split in row
-blocks over the threads; ``optim``: multi-tensor optimizer steps. Importing this package is cheap: ``load(name)``
+blocks over the threads; ``optim``: multi-tensor optimizer steps; ``special``:
+erf and erfc on large arrays. Importing this package is cheap: ``load(name)``
 imports a kernel module, and with it Numba, on first use.
 
 Fork. GNU OpenMP (Numba's ``omp`` threading layer) cannot run in a child made by
@@ -35,7 +36,7 @@ def loaded():
 
 
 def load(name):
-    """The kernel module ``name`` ('conv', 'pool', 'elementwise', 'norm', ...), threads configured first.
+    """The kernel module ``name`` ('conv', 'pool', 'elementwise', 'norm', 'special', ...), threads configured first.
 
     In a process forked after the kernels were loaded, a view of the module whose
     parallel kernels are their serial twins (see the module docstring).

@@ -350,20 +350,32 @@ def logsumexp(input, dim, keepdim=False):
 
 @method
 @functional
-def softmax(input, dim=None):
-    """``exp(x) / sum(exp(x))`` along ``dim`` (required, as in PyTorch's recommended use)."""
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``exp(x) / sum(exp(x))`` along ``dim`` (required, as in PyTorch's recommended use).
+
+    ``dtype``: cast the input to it first (PyTorch's way to get a float64 softmax of float32 logits).
+    """
     if dim is None:
         raise TypeError("softmax: pass dim explicitly (e.g. dim=1 for (N, C) logits)")
-    return Softmax.apply(input, dim)
+    return Softmax.apply(_cast_to(input, _stacklevel, dtype), dim)
 
 
 @method
 @functional
-def log_softmax(input, dim=None):
-    """``log(softmax(x))`` along ``dim`` (required), computed stably."""
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``log(softmax(x))`` along ``dim`` (required), computed stably; ``dtype`` casts the input first."""
     if dim is None:
         raise TypeError("log_softmax: pass dim explicitly (e.g. dim=1 for (N, C) logits)")
-    return LogSoftmax.apply(input, dim)
+    return LogSoftmax.apply(_cast_to(input, _stacklevel, dtype), dim)
+
+
+def _cast_to(input, stacklevel, dtype):
+    if dtype is None and not isinstance(stacklevel, int):  # x.softmax(dim, dtype): the method's order
+        dtype = stacklevel
+    if dtype is None:
+        return input
+    from .elementwise import cast
+    return cast(input if isinstance(input, Tensor) else Tensor(input), dtype)
 
 
 def _arg(fn, name, input, dim, keepdim):

@@ -41,6 +41,7 @@ _ELEMENTWISE = {
     "exp": lambda x: x.exp(),
     "tanh": lambda x: x.tanh(),
     "sigmoid": lambda x: x.sigmoid(),
+    "erf": lambda x: x.erf(),
 }
 
 _REDUCTIONS = {
