@@ -26,6 +26,7 @@ from autograd_core.ops.pool import (max_pool1d, max_pool2d, avg_pool1d, avg_pool
 from autograd_core.ops.reduce import softmax as _softmax, log_softmax as _log_softmax
 from autograd_core.ops.shape import pad  # noqa: F401  (PyTorch has F.pad)
 from autograd_core.random import get_rng
+from autograd_core.utils.checkpoint import is_recomputing
 
 __all__ = [
     "linear", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
@@ -360,7 +361,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 f"{x.shape}; use a batch of at least 2, or call eval() on the model")
         out = BatchNormTrain.apply(input, weight, bias, eps)
         ctx = out.grad_fn
-        if running_mean is not None or running_var is not None:
+        # (checkpoint's recomputation of a segment must not count the batch twice)
+        if (running_mean is not None or running_var is not None) and not is_recomputing():
             mean, var = (ctx.batch_mean, ctx.batch_var) if ctx is not None else _batch_stats(x)
             if running_mean is not None:
                 rm = running_mean.data
