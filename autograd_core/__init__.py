@@ -17,28 +17,18 @@ import numpy as _np
 from .function import (Function, once_differentiable, no_grad, enable_grad, set_grad_enabled,
                        is_grad_enabled, detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
                        ShapeError)
-from .tensor import Tensor
+from .tensor import Tensor, increment_version
 from .autograd import backward, grad
 from .creation import (tensor, from_numpy, as_tensor, is_tensor, zeros, ones, empty, full, eye, arange,
                        linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like,
                        full_like, randn_like, rand_like)
 from .random import manual_seed, get_rng, get_rng_state, set_rng_state
-from .ops.elementwise import (add, sub, mul, div, pow, neg, abs, exp, log, sqrt, sin, cos, tanh, sigmoid,
-                              relu, leaky_relu, elu, softplus, square, reciprocal, clamp, clip, maximum,
-                              minimum, where, clone, sign, eq, ne, lt, le, gt, ge, logical_not,
-                              logical_and, logical_or, isnan, isfinite, allclose, equal)
-from .ops.reduce import (sum, mean, var, std, amax, amin, max, min, logsumexp, softmax, log_softmax,
-                         argmax, argmin, all, any)
-from .ops.shape import (reshape, view, view_as, flatten, permute, transpose, t, squeeze, unsqueeze,
-                        broadcast_to, expand, expand_as, cat, concatenate, stack, pad, sum_to)
-from .ops.linalg import matmul, mm, dot
-from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, convolve2d, correlate2d
-from .ops.pool import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, adaptive_avg_pool1d,
-                       adaptive_avg_pool2d)
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import autograd  # noqa: F401
+from . import ops as _ops
 
-negative, divide, multiply, subtract, absolute = neg, div, mul, sub, abs
+# every op each ops module declares in its __all__ (see autograd_core/ops/__init__.py)
+globals().update(_ops.PUBLIC)
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int8, int16, int32, int64, uint8 = _np.int8, _np.int16, _np.int32, _np.int64, _np.uint8

@@ -385,22 +385,11 @@ class Function:
             out = _asarray(out)
         if anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
             _forward_anomaly(cls, out, 0)
-        # (Tensor._wrap inlined: this is the hottest path of the package)
-        t = _new(Tensor)
-        t.data = out
-        t._output_nr = 0
-        t._ver = [0]
-        t._base = None
-        t.grad = None
-        t._hooks = None
         if rec and out.dtype.kind in "fc":
-            t.requires_grad = True
-            t.grad_fn = ctx
+            t = _init_tensor(_new(Tensor), out, True, ctx)
             _record(ctx, args, (raw,), (t,), anomaly)
-        else:
-            t.requires_grad = False
-            t.grad_fn = None
-        return t
+            return t
+        return _init_tensor(_new(Tensor), out)
 
 
 def _record(ctx, args, outs, tensors, anomaly):
@@ -448,12 +437,8 @@ def _wrap_multi(cls, ctx, args, raw_outs, rec, anomaly):
         if anomaly and o.dtype.kind == "f" and not np.isfinite(o).all():
             _forward_anomaly(cls, o, k)
         diff = rec and o.dtype.kind in "fc" and not any(o is n for n in nondiff)
-        t = Tensor._wrap(o)
-        if diff:
-            t.requires_grad = True
-            t.grad_fn = ctx
-            t._output_nr = k
-            any_diff = True
+        t = _init_tensor(_new(Tensor), o, True, ctx, k) if diff else _init_tensor(_new(Tensor), o)
+        any_diff = any_diff or diff
         tensors.append(t)
     if any_diff:
         ctx._n_out = len(outs)
@@ -486,4 +471,4 @@ class _AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-from .tensor import Tensor  # noqa: E402  (circular: Tensor uses Function)
+from .tensor import Tensor, _init as _init_tensor  # noqa: E402  (circular: Tensor uses Function)

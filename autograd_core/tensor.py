@@ -43,6 +43,20 @@ def _default_dtype_array(data, dtype=None):
     return arr
 
 
+def _init(t, arr, requires_grad=False, grad_fn=None, output_nr=0):
+    """Set every field of a new Tensor ``t``: the one place they are set (``__init__``, ``_wrap`` and
+    ``Function.apply`` all come here)."""
+    t.data = arr
+    t.requires_grad = requires_grad
+    t.grad_fn = grad_fn
+    t._output_nr = output_nr
+    t._ver = [0]
+    t._base = None
+    t.grad = None
+    t._hooks = None
+    return t
+
+
 class Tensor:
     """A multi-dimensional array that records the operations applied to it.
 
@@ -85,32 +99,17 @@ class Tensor:
         return getattr(ufunc, method)(*arrays, **kwargs)
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = _default_dtype_array(data, dtype)
-        if isinstance(data, Tensor) and self.data is data.data:
-            self.data = self.data.copy()
-        self.grad = None
-        self.grad_fn = None
-        self._output_nr = 0
-        self._ver = [0]
-        self._base = None
-        self._hooks = None
-        self.requires_grad = False
+        arr = _default_dtype_array(data, dtype)
+        if isinstance(data, Tensor) and arr is data.data:
+            arr = arr.copy()
+        _init(self, arr)
         if requires_grad:
             self.requires_grad_(True)
 
     @staticmethod
     def _wrap(arr, requires_grad=False):
-        """Wrap an ndarray without copying or checks (internal fast path)."""
-        t = _new(Tensor)
-        t.data = arr if type(arr) is _ndarray else np.asarray(arr)
-        t.requires_grad = requires_grad
-        t.grad_fn = None
-        t._output_nr = 0
-        t._ver = [0]
-        t._base = None
-        t.grad = None
-        t._hooks = None
-        return t
+        """Wrap an ndarray without copying or checks (internal fast path; public: ``from_numpy``)."""
+        return _init(_new(Tensor), arr if type(arr) is _ndarray else np.asarray(arr), requires_grad)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -517,18 +516,22 @@ class _RemovableHandle:
             pass
 
 
-# Method table: names whose Tensor method is the functional op with the tensor first.
-def _install_methods():
-    from .ops import _method_table
+def increment_version(*tensors):
+    """Record that the arrays of ``tensors`` were changed in place, outside any op.
 
-    for name, fn in _method_table().items():
-        if not hasattr(Tensor, name):
-            setattr(Tensor, name, fn)
+    Code that writes into ``t.data`` directly (optimizers, ``nn.init``, loading a
+    state dict) calls this, so that a backward needing ``t``'s old value raises
+    the "modified by an in-place operation" error instead of using the new one.
+    Ops run through ``Function.apply`` and ``x.add_(...)`` keep count themselves.
+    (PyTorch: ``torch.autograd.graph.increment_version``.)
+    """
+    for t in tensors:
+        t._ver[0] += 1
 
 
-from .ops import elementwise as _E, shape as _S, linalg as _L, index as _I  # noqa: E402
+from .ops import elementwise as _E, shape as _S, linalg as _L, index as _I, install_methods  # noqa: E402
 from . import autograd as _AG  # noqa: E402
 
-_install_methods()
+install_methods(Tensor)  # every op marked @method (ops/_declare.py)
 
-__all__ = ["Tensor", "ShapeError"]
+__all__ = ["Tensor", "ShapeError", "increment_version"]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_core import Tensor
-from autograd_core.function import ShapeError
+from autograd_core import ShapeError, from_numpy
 from autograd_core.utils.checkpoint import is_recomputing
 
 from . import functional as F
@@ -40,9 +39,9 @@ class _BatchNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor._wrap(np.zeros(num_features, dtype=dtype)))
-            self.register_buffer("running_var", Tensor._wrap(np.ones(num_features, dtype=dtype)))
-            self.register_buffer("num_batches_tracked", Tensor._wrap(np.zeros((), dtype=np.int64)))
+            self.register_buffer("running_mean", from_numpy(np.zeros(num_features, dtype=dtype)))
+            self.register_buffer("running_var", from_numpy(np.ones(num_features, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", from_numpy(np.zeros((), dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_core.ops.shape import pad as _pad
 
 from . import functional as F
 from .linear import _reset_weight_and_bias
@@ -82,7 +81,7 @@ class _ConvNd(Module):
         else:
             widths = [(p, p) for p in self.padding]
         flat = [w for pair in reversed(widths) for w in pair]  # F.pad lists the last dimension first
-        return _pad(input, flat, mode=_PADDING_MODES[self.padding_mode]), 0
+        return F.pad(input, flat, mode=_PADDING_MODES[self.padding_mode]), 0
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

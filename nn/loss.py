@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autograd_core import Tensor
+from autograd_core.ops.loss import check_reduction
 
 from . import functional as F
 from .module import Module
@@ -13,7 +14,7 @@ __all__ = ["MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWi
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        F._check_reduction(reduction, type(self).__name__)
+        check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
     def _buffer(self, name, value):

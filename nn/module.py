@@ -23,7 +23,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from autograd_core import Tensor
+from autograd_core import Tensor, from_numpy, increment_version
 
 from .parameter import Parameter
 
@@ -329,9 +329,9 @@ class Module:
                         continue
                     # keep the same Tensor objects, so optimizers holding them stay valid
                     t.data = t.data.astype(dtype)
-                    t._ver[0] += 1
+                    increment_version(t)
                     if t.grad is not None:
-                        t.grad = Tensor._wrap(t.grad.data.astype(dtype))
+                        t.grad = from_numpy(t.grad.data.astype(dtype))
         return self
 
     def float(self):
@@ -446,7 +446,7 @@ class Module:
                 target.data = np.array(arr, copy=True)
             else:
                 np.copyto(target.data, arr, casting="same_kind")
-            target._ver[0] += 1
+            increment_version(target)
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr

@@ -22,7 +22,7 @@ import zipfile
 
 import numpy as np
 
-from autograd_core import Tensor
+from autograd_core import Tensor, from_numpy
 
 __all__ = ["save", "load"]
 
@@ -75,7 +75,7 @@ def _decode(obj, arrays, where):
             if v not in arrays:
                 raise ValueError(f"load: {where} is damaged: the array {v!r} it refers to is missing")
             arr = arrays[v]
-            return Tensor._wrap(arr) if k == "__tensor__" else arr
+            return from_numpy(arr) if k == "__tensor__" else arr
         if k == "__tuple__":
             return tuple(_decode(x, arrays, where) for x in v)
         if k == "__dict__":
@@ -140,7 +140,7 @@ def load(path):
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
         raise ValueError(f"load: {path!r} is not a readable .npz checkpoint ({type(e).__name__}: {e})") from e
     if _STRUCTURE not in arrays:
-        return {k: Tensor._wrap(v) for k, v in arrays.items()}
+        return {k: from_numpy(v) for k, v in arrays.items()}
     try:
         doc = json.loads(arrays.pop(_STRUCTURE).tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

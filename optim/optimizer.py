@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from autograd_core import Tensor
-from autograd_core.function import enable_grad
+from autograd_core import enable_grad, increment_version
 
 __all__ = ["Optimizer", "required"]
 
@@ -177,7 +177,7 @@ class Optimizer:
             s = state.get(p)
             if s is None:
                 s = state[p] = {}
-            p._ver[0] += 1  # about to be modified in place
+            increment_version(p)  # about to be modified in place
             out.append((p, g, s))
         return out
 

@@ -24,11 +24,18 @@ change layout.
 
 from __future__ import annotations
 
+from functools import partial
+from typing import NamedTuple
+
 import numpy as np
 
+from .. import _threads
 from ..function import Function, ShapeError
 from ..tensor import Tensor
 from ..kernels import load as _load_kernels
+from . import _routes
+from ._common import as_tensor, compute_dtype, nchw_view, ntuple, shape_of, to_nhwc
+from ._declare import functional
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "correlate2d", "convolve2d"]
 
@@ -38,24 +45,54 @@ def _K():
     return _load_kernels("conv")
 
 
+class ConvParams(NamedTuple):
+    """A 2-D convolution's settings (conv1d is a conv2d of unit height)."""
+
+    sh: int      # stride along H and W
+    sw: int
+    ph: int      # top / left zero padding (the output size fixes the bottom / right)
+    pw: int
+    dh: int      # dilation along H and W
+    dw: int
+    groups: int
+
+    @property
+    def stride(self):
+        return self.sh, self.sw
+
+
+# --------------------------------------------------------------------------- kernel routes
+
+# Each of the three maps (forward, input gradient, weight gradient) runs one of
+# these kernel routes, chosen by ``_route`` from the memory layout of the
+# operand it reads, the channel count and the stride. Set
+# AUTOGRAD_CORE_LOG_ROUTES=1, or use ``autograd_core.ops.log_routes()``, to see
+# which one ran (``ops/_routes.py``).
+ROUTES = {
+    "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
+                 "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted "
+                 "(kernels/conv.py: *_planar_s1)",
+    "planar": "NCHW memory, at most _PLANAR_MAX_C input channels, stride > 1: im2row per image + GEMM "
+              "(kernels/conv.py: *_planar)",
+    "nhwc": "every other input (channels-last views, many channels): channels-last im2col + GEMM over chunks of "
+            "images sized to L2 (kernels/conv.py: conv2d_forward, conv2d_backward_input, conv2d_backward_weight)",
+}
+
+
+def _route(a, C, stride):
+    """The ``ROUTES`` key for a map reading ``a`` (NCHW shape) of ``C`` input channels at ``stride``."""
+    if _planar(a, C):
+        return "planar_s1" if tuple(stride) == (1, 1) else "planar"
+    return "nhwc"
+
+
+def _kernel(op, route, shapes, serial, name, *args):
+    """Run kernel ``name`` of ``kernels/conv.py`` (serial or parallel), recording the route taken."""
+    _routes.taken(op, route, shapes, serial)
+    return _threads.call(getattr(_K(), name), *args, serial=serial)
+
+
 # --------------------------------------------------------------------------- layout helpers
-
-def _nhwc(a):
-    """(N, C, H, W) -> C-contiguous (N, H, W, C); free when ``a`` is a channels-last view."""
-    t = a.transpose(0, 2, 3, 1)
-    if t.flags.c_contiguous:
-        return t
-    if a.flags.c_contiguous and a.size >= 1 << 15 and a.dtype in _FLOATS:
-        out = np.empty(t.shape, a.dtype)
-        _K().nchw_to_nhwc(a, out)  # 3-4x faster than numpy's transposing copy
-        return out
-    return np.ascontiguousarray(t)
-
-
-def _nchw(a):
-    """C-contiguous (N, H, W, C) -> its (N, C, H, W) view (channels-last memory)."""
-    return a.transpose(0, 3, 1, 2)
-
 
 def _gemm_weight(w, G):
     """(Co, Cig, KH, KW) -> (G, KH*KW*Cig, Cog), the right operand of the forward GEMM."""
@@ -100,54 +137,13 @@ def _chunk_s1(N, K, OH, OW, KW, dw, itemsize, nthreads):
     return int(min(c, -(-N // nthreads)))
 
 
-def _threads():
-    from .. import _threads as t
-    return t.num_threads()
-
-
-# Convolutions of fewer multiply-adds than this (x2: FLOPs) run their kernel on
-# the calling thread: about 50 us of serial work, against a wake-up of the
-# other threads that cost 50-90 us per parallel region on this machine
-# (LeNet-5 at batch 1: C1 0.24 and C3 0.48 MFLOP).
-_SERIAL_FLOPS = 2_000_000
-
-
-def _plan(flops):
-    """(threads, serial) for a convolution kernel of ``flops`` floating-point operations."""
-    if flops < _SERIAL_FLOPS:
-        return 1, True
-    return _threads(), False
-
-
-def _run(serial, name, *args):
-    """Kernel ``name`` on ``args``, on the calling thread alone when ``serial``."""
-    from .. import _threads as t
-    return t.call(getattr(_K(), name), *args, serial=serial)
-
-
 def _flops(N, Co, OH, OW, Cig, KH, KW):
     return 2 * N * Co * OH * OW * Cig * KH * KW
 
 
-# --------------------------------------------------------------------------- dtype
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _compute_dtype(op, *arrays):
-    dt = np.result_type(*[a.dtype for a in arrays if a is not None])
-    if dt in _FLOATS:
-        return dt, dt
-    if dt == np.float16:
-        return np.dtype(np.float32), dt
-    raise TypeError(f"{op}: expected floating-point tensors, got dtypes "
-                    f"{', '.join(str(a.dtype) for a in arrays if a is not None)}; convert with .float()")
-
-
 # --------------------------------------------------------------------------- the three maps
 
-# A convolution's settings travel as p = (sh, sw, ph, pw, dh, dw, groups): stride,
-# top/left padding (the output size fixes the rest), dilation and groups.
+# A convolution's settings travel as ``p``, a ``ConvParams``.
 
 
 def _forward(x, w, b, p, OH, OW):
@@ -158,61 +154,65 @@ def _forward(x, w, b, p, OH, OW):
     """
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
-    cdt, odt = _compute_dtype("conv2d", x, w, b)
+    cdt, odt = compute_dtype("conv2d", x, w, b)
     bias = np.zeros(0, cdt) if b is None else np.ascontiguousarray(b, dtype=cdt)
     N = x.shape[0]
-    nthreads, serial = _plan(_flops(N, Co, OH, OW, Cig, KH, KW))
-    if _planar(x, Cig * G):
+    nthreads, serial = _threads.plan(flops=_flops(N, Co, OH, OW, Cig, KH, KW))
+    route = _route(x, Cig * G, p.stride)
+    run = partial(_kernel, "conv2d forward", route, (x.shape, w.shape), serial)
+    if route != "nhwc":
         xc = np.ascontiguousarray(x, dtype=cdt)
         y = np.empty((N, Co, OH, OW), cdt)
         if N and y.size:
             w2 = np.ascontiguousarray(w, dtype=cdt).reshape(G, Co // G, Cig * KH * KW)
-            if sh == sw == 1:
+            if route == "planar_s1":
                 chunk = _chunk_s1(N, Cig * KH * KW, OH, OW, KW, dw, cdt.itemsize, nthreads)
-                _run(serial, "conv2d_forward_planar_s1", xc, w2, bias, y, KH, KW, ph, pw, dh, dw, chunk, nthreads)
+                run("conv2d_forward_planar_s1", xc, w2, bias, y, KH, KW, ph, pw, dh, dw, chunk, nthreads)
             else:
-                _run(serial, "conv2d_forward_planar", xc, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw)
+                run("conv2d_forward_planar", xc, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw)
         elif b is not None:
             y[...] = bias[:, None, None]
         return y.astype(odt, copy=False), None
-    xs = _nhwc(x.astype(cdt, copy=False))
+    xs = to_nhwc(x.astype(cdt, copy=False))
     wm = _gemm_weight(w.astype(cdt, copy=False), G)
     y = np.empty((N, OH, OW, Co), cdt)
     if N and y.size:
         chunk = _chunk(N, OH * OW, wm.shape[1], cdt.itemsize, nthreads)
-        _run(serial, "conv2d_forward", xs, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
+        run("conv2d_forward", xs, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
     elif b is not None:
         y[...] = bias
-    return _nchw(y).astype(odt, copy=False), xs
+    return nchw_view(y).astype(odt, copy=False), xs
 
 
 def _input_grad(gy, w, p, H, W):
     """dx = Fx*(gy, w), (N, C, H, W): NCHW memory if ``gy`` is planar, else a channels-last view."""
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
-    cdt, odt = _compute_dtype("conv_transpose2d", gy, w)
-    nthreads, serial = _plan(_flops(gy.shape[0], Co, gy.shape[2], gy.shape[3], Cig, KH, KW))
-    if _planar(gy, Cig * G):
-        if sh == sw == 1:
-            return _backward_s1(None, gy, w, w.shape, p, (H, W), True, False, False, cdt, odt)[0]
+    cdt, odt = compute_dtype("conv_transpose2d", gy, w)
+    nthreads, serial = _threads.plan(flops=_flops(gy.shape[0], Co, gy.shape[2], gy.shape[3], Cig, KH, KW))
+    route = _route(gy, Cig * G, p.stride)
+    run = partial(_kernel, "conv2d input grad", route, (gy.shape, w.shape), serial)
+    if route == "planar_s1":
+        return _backward_s1(None, gy, w, w.shape, p, (H, W), True, False, False, cdt, odt)[0]
+    if route == "planar":
         gc = np.ascontiguousarray(gy, dtype=cdt)
         dx = np.empty((gc.shape[0], Cig * G, H, W), cdt)  # the kernel zeroes each image first
         if gc.size and dx.size:
             w2t = np.ascontiguousarray(w.astype(cdt, copy=False).reshape(G, Co // G, Cig * KH * KW).transpose(0, 2, 1))
-            _run(serial, "conv2d_backward_input_planar", gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
+            run("conv2d_backward_input_planar", gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
         else:
             dx[...] = 0
         return dx.astype(odt, copy=False)
-    gs = _nhwc(gy.astype(cdt, copy=False))
+    gs = to_nhwc(gy.astype(cdt, copy=False))
     N, OH, OW, _ = gs.shape
     wmt = _gemm_weight_t(w.astype(cdt, copy=False), G)
     dx = np.empty((N, H, W, Cig * G), cdt)  # the kernel zeroes each chunk first
     if N and gs.size and dx.size:
         chunk = _chunk(N, OH * OW, wmt.shape[2], cdt.itemsize, nthreads)
-        _run(serial, "conv2d_backward_input", gs, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
+        run("conv2d_backward_input", gs, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
     else:
         dx[...] = 0
-    return _nchw(dx).astype(odt, copy=False)
+    return nchw_view(dx).astype(odt, copy=False)
 
 
 def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
@@ -221,26 +221,28 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     ``xs``: the input already in NHWC memory (kept by the forward), if at hand.
     """
     sh, sw, ph, pw, dh, dw, G = p
-    cdt, odt = _compute_dtype("conv2d weight gradient", x, gy)
+    cdt, odt = compute_dtype("conv2d weight gradient", x, gy)
     N, C, Co = x.shape[0], x.shape[1], gy.shape[1]
-    nthreads, serial = _plan(_flops(N, Co, gy.shape[2], gy.shape[3], C // G, KH, KW))
-    if _planar(gy, C):
-        if sh == sw == 1:
-            _, dwt, db = _backward_s1(x, gy, None, (Co, C // G, KH, KW), p, x.shape[2:], False, True, with_bias, cdt,
-                                      odt)
-            return (dwt, db) if with_bias else dwt
+    nthreads, serial = _threads.plan(flops=_flops(N, Co, gy.shape[2], gy.shape[3], C // G, KH, KW))
+    route = _route(gy, C, p.stride)
+    run = partial(_kernel, "conv2d weight grad", route, (x.shape, gy.shape), serial)
+    if route == "planar_s1":
+        _, dwt, db = _backward_s1(x, gy, None, (Co, C // G, KH, KW), p, x.shape[2:], False, True, with_bias, cdt,
+                                  odt)
+        return (dwt, db) if with_bias else dwt
+    if route == "planar":
         xc = np.ascontiguousarray(x, dtype=cdt)
         gc = np.ascontiguousarray(gy, dtype=cdt)
         slots = max(1, min(nthreads, N))
         dwp = np.zeros((slots, G, Co // G, C // G * KH * KW), cdt)
         dbp = np.zeros((slots, Co if with_bias else 0), cdt)
         if N and gc.size:
-            _run(serial, "conv2d_backward_weight_planar", xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
+            run("conv2d_backward_weight_planar", xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
         dwt = dwp.sum(0).reshape(Co, C // G, KH, KW).astype(odt, copy=False)
         return (dwt, dbp.sum(0).astype(odt, copy=False)) if with_bias else dwt
     if xs is None or xs.dtype != cdt:
-        xs = _nhwc(x.astype(cdt, copy=False))
-    gs = _nhwc(gy.astype(cdt, copy=False))
+        xs = to_nhwc(x.astype(cdt, copy=False))
+    gs = to_nhwc(gy.astype(cdt, copy=False))
     N, OH, OW, Co = gs.shape
     Cig = xs.shape[3] // G
     K = KH * KW * Cig
@@ -249,18 +251,13 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     dbp = np.zeros((slots, Co if with_bias else 0), cdt)
     if N and gs.size:
         chunk = _chunk(N, OH * OW, K, cdt.itemsize, slots)
-        _run(serial, "conv2d_backward_weight", xs, gs, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
+        run("conv2d_backward_weight", xs, gs, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
     dwm = dwp[0] if slots == 1 else dwp.sum(0)
     dwt = dwm.reshape(G, KH, KW, Cig, Co // G).transpose(0, 4, 3, 1, 2).reshape(Co, Cig, KH, KW)
     dwt = np.ascontiguousarray(dwt).astype(odt, copy=False)
     if with_bias:
         return dwt, dbp.sum(0).astype(odt, copy=False)
     return dwt
-
-
-def _both_s1(gy, C, stride):
-    """Whether conv2d's gradients for ``gy`` go through the stride-1 planar kernel (``_backward_s1``)."""
-    return stride == (1, 1) and _planar(gy, C)
 
 
 def _backward_s1(x, gy, w, w_shape, p, in_hw, need_x, need_w, with_bias, cdt, odt):
@@ -281,13 +278,15 @@ def _backward_s1(x, gy, w, w_shape, p, in_hw, need_x, need_w, with_bias, cdt, od
         w2t = np.empty((G, Kg, Co // G), cdt)  # only its shape is read
         dx = np.empty((0, C) + tuple(in_hw), cdt)
     xc = np.ascontiguousarray(x, dtype=cdt) if need_w else np.empty((0, C) + tuple(in_hw), cdt)
-    nthreads, serial = _plan(_flops(N, Co, OH, OW, Cig, KH, KW) * (need_x + need_w))
+    nthreads, serial = _threads.plan(flops=_flops(N, Co, OH, OW, Cig, KH, KW) * (need_x + need_w))
+    op = "conv2d both grads" if need_x and need_w else "conv2d input grad" if need_x else "conv2d weight grad"
     slots = max(1, min(nthreads, N))
     dwp = np.zeros((slots if need_w else 0, G, Kg, Co // G), cdt)
     dbp = np.zeros((slots, Co if with_bias else 0), cdt)
     if N and gc.size:
         chunk = _chunk_s1(N, Kg, OH, OW, KW, dw, cdt.itemsize, slots)
-        _run(serial, "conv2d_backward_planar_s1", xc, gc, w2t, dx, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, slots,
+        _kernel(op, "planar_s1", (gy.shape, w_shape), serial,
+                "conv2d_backward_planar_s1", xc, gc, w2t, dx, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, slots,
              Kg >= 96)
     elif need_x:
         dx[...] = 0
@@ -316,7 +315,7 @@ class Conv2d(Function):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         p, xs = ctx.p, ctx.xs
-        if need[0] and need[1] and _both_s1(g.data, x.shape[1], p[:2]):
+        if need[0] and need[1] and _route(g.data, x.shape[1], p.stride) == "planar_s1":
             # both gradients in one pass over g (one kernel launch)
             if need[2]:
                 return Conv2dBackward.apply(x, g, w, p, True)
@@ -387,7 +386,7 @@ class Conv2dBackward(Function):
         ctx.p = p
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(x, gy, w)
-        cdt, odt = _compute_dtype("conv2d backward", x, gy, w)
+        cdt, odt = compute_dtype("conv2d backward", x, gy, w)
         dx, dw, db = _backward_s1(x, gy, w, w.shape, p, x.shape[2:], True, True, with_bias, cdt, odt)
         return (dx, dw, db) if with_bias else (dx, dw)
 
@@ -412,36 +411,13 @@ class Conv2dBackward(Function):
 
 # --------------------------------------------------------------------------- argument checks
 
-def _shape(a):
-    return tuple(np.shape(a.data if isinstance(a, Tensor) else a))
-
-
-def _ntuple(value, n, op, name, minimum):
-    """An int or a length-n sequence of ints, each >= minimum."""
-    if isinstance(value, (int, np.integer)):
-        vals = (int(value),) * n
-    else:
-        try:
-            vals = tuple(int(v) for v in value)
-        except TypeError:
-            raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}") from None
-        if len(vals) == 1:
-            vals = vals * n
-        if len(vals) != n or any(v != u for v, u in zip(vals, value)):
-            raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
-    if any(v < minimum for v in vals):
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{op}: {name} must be {what}, got {value!r}")
-    return vals
-
-
 def _out_size(n, k, s, p0, p1, d):
     """The output length along one axis: floor((N + P0 + P1 - D*(K-1) - 1) / S) + 1."""
     return (n + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
 def _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=2, transposed=False):
-    """Check the shapes and settings of a convolution; return (params, pads) where
+    """Check the shapes and settings of a convolution; return (``ConvParams``, pads) where
     pads = ((top, bottom), (left, right)).
 
     ``xs`` is the input's shape (N, C, H, W); ``ws`` the weight's (Co, Cig, KH, KW)
@@ -456,8 +432,8 @@ def _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=2, transposed=
                          f", {'kH, kW' if nd == 2 else 'kL'}), got shape {ws}")
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    stride = _ntuple(stride, nd, op, "stride", 1)
-    dilation = _ntuple(dilation, nd, op, "dilation", 1)
+    stride = ntuple(stride, nd, op, "stride", 1)
+    dilation = ntuple(dilation, nd, op, "dilation", 1)
     C = xs[1]
     k = ws[2:]
     if transposed:
@@ -491,7 +467,7 @@ def _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=2, transposed=
         else:
             raise ValueError(f"{op}: padding must be an int, a tuple of ints, 'same' or 'valid', got {padding!r}")
     else:
-        pads = tuple((v, v) for v in _ntuple(padding, nd, op, "padding", 0))
+        pads = tuple((v, v) for v in ntuple(padding, nd, op, "padding", 0))
     if not transposed:
         for ax, (n, kk, (p0, p1), d) in enumerate(zip(xs[2:], k, pads, dilation)):
             if d * (kk - 1) + 1 > n + p0 + p1:
@@ -502,25 +478,22 @@ def _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=2, transposed=
                     f"weight shape {ws}")
     if nd == 1:
         stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
-    p = (stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], int(groups))
+    p = ConvParams(stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], int(groups))
     return p, pads
 
 
 def _check_bias(op, b, n):
-    if b is not None and _shape(b) != (n,):
-        raise ShapeError(f"{op}: bias must have shape ({n},) (one value per output channel), got {_shape(b)}")
+    if b is not None and shape_of(b) != (n,):
+        raise ShapeError(f"{op}: bias must have shape ({n},) (one value per output channel), got {shape_of(b)}")
 
 
 def _unbatched(a, nd):
-    return len(_shape(a)) == nd + 1
-
-
-def _as_tensor(a):
-    return a if isinstance(a, Tensor) else Tensor._wrap(np.asarray(a))
+    return len(shape_of(a)) == nd + 1
 
 
 # --------------------------------------------------------------------------- public API
 
+@functional
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation (PyTorch's ``conv2d``).
 
@@ -543,15 +516,16 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """
     op = "conv2d"
     if _unbatched(input, 2):
-        return conv2d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
-    xs, ws = _shape(input), _shape(weight)
+        return conv2d(as_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    xs, ws = shape_of(input), shape_of(weight)
     p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups)
     _check_bias(op, bias, ws[0])
-    OH = _out_size(xs[2], ws[2], p[0], *pads[0], p[4])
-    OW = _out_size(xs[3], ws[3], p[1], *pads[1], p[5])
+    OH = _out_size(xs[2], ws[2], p.sh, *pads[0], p.dh)
+    OW = _out_size(xs[3], ws[3], p.sw, *pads[1], p.dw)
     return Conv2d.apply(input, weight, bias, p, (OH, OW))
 
 
+@functional
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation: ``input`` (N, C_in, L), ``weight`` (C_out, C_in / groups, k).
 
@@ -559,16 +533,17 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """
     op = "conv1d"
     if _unbatched(input, 1):
-        return conv1d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
-    xs, ws = _shape(input), _shape(weight)
+        return conv1d(as_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    xs, ws = shape_of(input), shape_of(weight)
     p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=1)
     _check_bias(op, bias, ws[0])
-    L = _out_size(xs[2], ws[2], p[1], *pads[1], p[5])
-    x4 = _as_tensor(input).unsqueeze(2)
-    w4 = _as_tensor(weight).unsqueeze(2)
+    L = _out_size(xs[2], ws[2], p.sw, *pads[1], p.dw)
+    x4 = as_tensor(input).unsqueeze(2)
+    w4 = as_tensor(weight).unsqueeze(2)
     return Conv2d.apply(x4, w4, bias, p, (1, L)).squeeze(2)
 
 
+@functional
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """2-D transposed convolution (PyTorch's ``conv_transpose2d``): the gradient of conv2d w.r.t. its input.
 
@@ -588,12 +563,12 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     op = "conv_transpose2d"
     if _unbatched(input, 2):
-        return conv_transpose2d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, output_padding,
+        return conv_transpose2d(as_tensor(input).unsqueeze(0), weight, bias, stride, padding, output_padding,
                                 groups, dilation).squeeze(0)
-    xs, ws = _shape(input), _shape(weight)
+    xs, ws = shape_of(input), shape_of(weight)
     p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups, transposed=True)
-    op_h, op_w = _ntuple(output_padding, 2, op, "output_padding", 0)
-    sh, sw, dh, dw = p[0], p[1], p[4], p[5]
+    op_h, op_w = ntuple(output_padding, 2, op, "output_padding", 0)
+    sh, sw, dh, dw = p.sh, p.sw, p.dh, p.dw
     if op_h >= max(sh, dh) or op_w >= max(sw, dw):
         raise ValueError(f"{op}: output_padding={output_padding!r} must be smaller than stride "
                          f"({sh}, {sw}) or dilation ({dh}, {dw})")
@@ -607,33 +582,34 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     # the conv whose input gradient this is: weight (C_in, C_out/groups, ...) is that conv's weight
     out = ConvTranspose2d.apply(input, weight, p, (OH, OW))
     if bias is not None:
-        out = out + _as_tensor(bias).reshape(1, Co, 1, 1)
+        out = out + as_tensor(bias).reshape(1, Co, 1, 1)
     return out
 
 
+@functional
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """1-D transposed convolution: conv_transpose2d on a unit height."""
     def one(v, name):
-        return (0 if name in ("padding", "output_padding") else 1, _ntuple(v, 1, "conv_transpose1d", name, 0)[0])
+        return (0 if name in ("padding", "output_padding") else 1, ntuple(v, 1, "conv_transpose1d", name, 0)[0])
     if _unbatched(input, 1):
-        return conv_transpose1d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, output_padding,
+        return conv_transpose1d(as_tensor(input).unsqueeze(0), weight, bias, stride, padding, output_padding,
                                 groups, dilation).squeeze(0)
-    if len(_shape(input)) != 3 or len(_shape(weight)) != 3:
+    if len(shape_of(input)) != 3 or len(shape_of(weight)) != 3:
         raise ShapeError(f"conv_transpose1d: input must be (N, C, L) and weight (C_in, C_out/groups, k), "
-                         f"got shapes {_shape(input)} and {_shape(weight)}")
-    out = conv_transpose2d(_as_tensor(input).unsqueeze(2), _as_tensor(weight).unsqueeze(2), bias,
+                         f"got shapes {shape_of(input)} and {shape_of(weight)}")
+    out = conv_transpose2d(as_tensor(input).unsqueeze(2), as_tensor(weight).unsqueeze(2), bias,
                            one(stride, "stride"), one(padding, "padding"), one(output_padding, "output_padding"),
                            groups, one(dilation, "dilation"))
     return out.squeeze(2)
 
 
 def _image_and_kernel(op, input, kernel, padding):
-    xs, ks = _shape(input), _shape(kernel)
+    xs, ks = shape_of(input), shape_of(kernel)
     if len(xs) != 2 or len(ks) != 2:
         raise ShapeError(f"{op}: input and kernel must be 2-D (H, W) and (kH, kW), got shapes {xs} and {ks}")
     if padding == "full":
         padding = (ks[0] - 1, ks[1] - 1)
-    return _as_tensor(input).reshape(1, 1, *xs), _as_tensor(kernel).reshape(1, 1, *ks), padding
+    return as_tensor(input).reshape(1, 1, *xs), as_tensor(kernel).reshape(1, 1, *ks), padding
 
 
 def correlate2d(input, kernel, stride=1, padding=0):

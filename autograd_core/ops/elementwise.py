@@ -11,8 +11,18 @@ import math
 
 import numpy as np
 
+from .. import _threads
 from ..function import Function, _state, ShapeError
 from ..tensor import Tensor
+from ._declare import functional, method
+
+__all__ = [
+    "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
+    "relu", "leaky_relu", "elu", "softplus", "hardshrink", "square", "reciprocal", "clamp", "clip", "maximum", "minimum",
+    "where", "clone", "sign", "floor_divide", "remainder", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
+    "logical_and", "logical_or", "isnan", "isfinite", "allclose", "equal",
+    "negative", "divide", "multiply", "subtract", "absolute",
+]
 
 _wrap = Tensor._wrap
 
@@ -145,17 +155,18 @@ class Minimum(Function):
 
 _MASK_INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64, np.dtype(np.float16): np.int16}
 
-# Arrays of at least this many float32/float64 elements take the Numba kernels
-# of ``kernels/elementwise.py`` for ReLU and its masked select: one pass on
-# all threads instead of numpy's several single-threaded ones (ReLU fwd+bwd on
-# LeNet's 64x6x28x28: 0.52 -> 0.31 ms). Smaller arrays stay on numpy, so tiny
-# graphs never import Numba.
-_BIG = 1 << 15
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _big(a):
-    return a.size >= _BIG and a.dtype in _KERNEL_DTYPES
+    """Whether ReLU / its masked select on ``a`` take the Numba kernels of ``kernels/elementwise.py``.
+
+    One pass on all threads instead of numpy's several single-threaded ones
+    (ReLU fwd+bwd on LeNet's 64x6x28x28: 0.52 -> 0.31 ms) pays off above the
+    package's serial threshold (``_threads.small``); smaller arrays stay on
+    numpy, so tiny graphs never import Numba.
+    """
+    return a.dtype in _KERNEL_DTYPES and not _threads.small(elements=a.size)
 
 
 def _dense_order(a):
@@ -195,7 +206,8 @@ class Mask(Function):
                 kp = keep if perm is None else keep.transpose(perm)
                 gp = np.ascontiguousarray(g if perm is None else g.transpose(perm))
                 out = np.empty(kp.shape, g.dtype)
-                _ew_kernels().mask_select(gp.reshape(-1), kp.reshape(-1), out.reshape(-1))
+                _threads.run(_ew_kernels().mask_select, gp.reshape(-1), kp.reshape(-1), out.reshape(-1),
+                             elements=g.size)
                 return out if perm is None else out.transpose(np.argsort(perm))
         it = _MASK_INT.get(g.dtype)
         if it is None:
@@ -366,7 +378,8 @@ class Relu(Function):
                 ap = a if perm is None else a.transpose(perm)
                 out = np.empty(ap.shape, a.dtype)
                 keep = np.empty(ap.shape, np.bool_)
-                _ew_kernels().relu_forward(ap.reshape(-1), out.reshape(-1), keep.reshape(-1))
+                _threads.run(_ew_kernels().relu_forward, ap.reshape(-1), out.reshape(-1), keep.reshape(-1),
+                             elements=a.size)
                 if perm is not None:
                     inv = np.argsort(perm)
                     out, keep = out.transpose(inv), keep.transpose(inv)
@@ -426,14 +439,24 @@ class Softplus(Function):
         return Where.apply(ctx.linear, g, g * sigmoid(a * ctx.beta))
 
 
+class Hardshrink(Function):
+    """``x`` where ``|x| > lambd``, else 0; the gradient passes where the input does."""
+
+    @staticmethod
+    def forward(ctx, a, lambd=0.5):
+        ctx.keep = np.abs(a) > lambd
+        return np.where(ctx.keep, a, 0).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Mask.apply(g, ctx.keep)
+
+
 class Clamp(Function):
     @staticmethod
     def forward(ctx, a, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
-        if min is not None and max is not None and min > max:
-            # PyTorch sets everything to max in this case; keep that but it is usually a bug
-            pass
         ctx.mask = np.ones(a.shape, dtype=bool)
         if min is not None:
             ctx.mask &= a >= min
@@ -493,88 +516,129 @@ class CopyFrom(Function):
 
 # --------------------------------------------------------------------------- functional API
 
+@method
 def add(input, other, alpha=1):
     return Add.apply(input, other if alpha == 1 else other * alpha)
 
 
+@method
 def sub(input, other, alpha=1):
     return Sub.apply(input, other if alpha == 1 else other * alpha)
 
 
+@method
 def mul(input, other):
     return Mul.apply(input, other)
 
 
+@method
 def div(input, other):
     return Div.apply(input, other)
 
 
+@method
 def pow(input, exponent):
     return Pow.apply(input, exponent)
 
 
+@method
 def neg(input):
     return Neg.apply(input)
 
 
+@method
 def abs(input):
     return Abs.apply(input)
 
 
+@method
 def exp(input):
     return Exp.apply(input)
 
 
+@method
 def log(input):
     return Log.apply(input)
 
 
+@method
 def sqrt(input):
     return Sqrt.apply(input)
 
 
+@method
 def sin(input):
     return Sin.apply(input)
 
 
+@method
 def cos(input):
     return Cos.apply(input)
 
 
+@method
+@functional
 def tanh(input):
     return Tanh.apply(input)
 
 
+@method
+@functional
 def sigmoid(input):
     return Sigmoid.apply(input)
 
 
-def relu(input):
-    return Relu.apply(input)
+@method
+@functional
+def relu(input, inplace=False):
+    """``max(x, 0)``; ``inplace=True`` overwrites ``input`` (as ``x.relu_()``)."""
+    return input.relu_() if inplace else Relu.apply(input)
 
 
-def leaky_relu(input, negative_slope=0.01):
-    return LeakyRelu.apply(input, negative_slope=negative_slope)
+@method
+@functional
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """``x`` for ``x > 0``, else ``negative_slope * x``."""
+    out = LeakyRelu.apply(input, negative_slope=negative_slope)
+    return input.copy_(out) if inplace else out
 
 
-def elu(input, alpha=1.0):
-    return Elu.apply(input, alpha=alpha)
+@method
+@functional
+def elu(input, alpha=1.0, inplace=False):
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    out = Elu.apply(input, alpha=alpha)
+    return input.copy_(out) if inplace else out
 
 
+@method
+@functional
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0 (PyTorch's hard shrinkage)."""
+    return Hardshrink.apply(input, lambd=lambd)
+
+
+@method
+@functional
 def softplus(input, beta=1.0, threshold=20.0):
     return Softplus.apply(input, beta=beta, threshold=threshold)
 
 
+@method
 def square(input):
     return Mul.apply(input, input)
 
 
+@method
 def reciprocal(input):
     return Div.apply(1.0, input)
 
 
+@method
 def clamp(input, min=None, max=None):
     """Limit values to ``[min, max]``; gradient passes where ``min <= x <= max``.
+
+    With ``min > max`` every element becomes ``max``, as in PyTorch.
 
     ``min``/``max`` may be numbers or tensors (tensors go through maximum/minimum).
     """
@@ -589,16 +653,25 @@ def clamp(input, min=None, max=None):
 
 
 clip = clamp
+negative, divide, multiply, subtract, absolute = neg, div, mul, sub, abs
 
 
+@method
 def maximum(input, other):
     return Maximum.apply(input, other)
 
 
+@method
 def minimum(input, other):
     return Minimum.apply(input, other)
 
 
+def _where_method(self, condition, other):
+    """``x.where(cond, y)`` is ``where(cond, x, y)``, as in PyTorch."""
+    return Where.apply(_data(condition), self, other)
+
+
+@method(impl=_where_method)
 def where(condition, input, other):
     """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
     return Where.apply(_data(condition), input, other)
@@ -611,78 +684,97 @@ def cast(input, dtype):
     return Cast.apply(input, dtype)
 
 
+@method
 def clone(input):
     return Clone.apply(input)
 
 
-def contiguous(input):
+@method
+def contiguous(input):  # a Tensor method only, as in PyTorch
+    """``input`` itself if its memory is C-contiguous, else a C-contiguous copy."""
     if input.data.flags.c_contiguous:
         return input
     return Clone.apply(input)
 
 
+@method
 def sign(input):
     return _wrap(np.sign(_arr(input)))
 
 
+@method
 def floor_divide(input, other):
     return _wrap(np.floor_divide(_arr(input), _data(other)))
 
 
+@method
 def remainder(input, other):
     return _wrap(np.remainder(_arr(input), _data(other)))
 
 
 # comparisons and logic: no gradient, boolean results
+@method
 def eq(input, other):
     return _wrap(np.equal(_arr(input), _data(other)))
 
 
+@method
 def ne(input, other):
     return _wrap(np.not_equal(_arr(input), _data(other)))
 
 
+@method
 def lt(input, other):
     return _wrap(np.less(_arr(input), _data(other)))
 
 
+@method
 def le(input, other):
     return _wrap(np.less_equal(_arr(input), _data(other)))
 
 
+@method
 def gt(input, other):
     return _wrap(np.greater(_arr(input), _data(other)))
 
 
+@method
 def ge(input, other):
     return _wrap(np.greater_equal(_arr(input), _data(other)))
 
 
+@method
 def logical_not(input):
     a = _arr(input)
     return _wrap(np.logical_not(a) if a.dtype == np.bool_ else np.invert(a))
 
 
+@method
 def logical_and(input, other):
     return _wrap(np.logical_and(_arr(input), _data(other)))
 
 
+@method
 def logical_or(input, other):
     return _wrap(np.logical_or(_arr(input), _data(other)))
 
 
+@method
 def isnan(input):
     return _wrap(np.isnan(_arr(input)))
 
 
+@method
 def isfinite(input):
     return _wrap(np.isfinite(_arr(input)))
 
 
+@method
 def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
     return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+@method
 def equal(input, other):
     a, b = _arr(input), _arr(other)
     return a.shape == b.shape and bool(np.array_equal(a, b))

@@ -13,6 +13,9 @@ from ..function import Function, _state
 from ..tensor import Tensor
 from .elementwise import Mask, _check_inplace_allowed, _write_back
 from .shape import _as_view
+from ._declare import functional
+
+__all__ = ["one_hot"]
 
 _BASIC = (int, slice, type(None), type(Ellipsis), np.integer)
 
@@ -148,3 +151,17 @@ def setitem(t, index, value):
     res = SetItem.apply(old, value, index)
     _write_back(t, res.data, "__setitem__")
     t.grad_fn, t._output_nr, t.requires_grad = res.grad_fn, res._output_nr, True
+
+
+@functional
+def one_hot(tensor, num_classes=-1):
+    """Integer class indices ``(*)`` to a one-hot int64 tensor ``(*, num_classes)``."""
+    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects integer class indices, got dtype {idx.dtype}")
+    if num_classes < 0:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got min {idx.min()} "
+                         f"and max {idx.max()}")
+    return Tensor._wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))

@@ -1,4 +1,4 @@
-"""Matrix products: ``matmul`` (batched, broadcasting, 1-D operands as in numpy/PyTorch)."""
+"""Matrix products: ``matmul`` (batched, broadcasting, 1-D operands as in numpy/PyTorch), ``linear``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import numpy as np
 
 from ..function import Function, ShapeError
 from ..tensor import Tensor
+from ._common import shape_of
+from ._declare import functional, method
+
+__all__ = ["matmul", "mm", "dot", "linear"]
 
 
 class Matmul(Function):
@@ -26,10 +30,7 @@ class Matmul(Function):
         return ga, gb
 
 
-def _shape(x):
-    return tuple(np.shape(x.data if isinstance(x, Tensor) else x))
-
-
+@method
 def matmul(input, other):
     """Matrix product with PyTorch's rules.
 
@@ -37,7 +38,7 @@ def matmul(input, other):
     broadcast; a 1-D first operand is a row vector and a 1-D second operand a
     column vector, their added dimension removed from the result.
     """
-    sa, sb = _shape(input), _shape(other)
+    sa, sb = shape_of(input), shape_of(other)
     if len(sa) == 0 or len(sb) == 0:
         raise ShapeError(
             f"matmul: both operands need at least 1 dimension, got shapes {sa} and {sb}; "
@@ -73,7 +74,58 @@ def matmul(input, other):
 mm = matmul
 
 
+@method
 def dot(input, other):
     if input.ndim != 1 or np.ndim(other) != 1:
-        raise ShapeError(f"dot: expects two 1-D tensors, got shapes {_shape(input)} and {_shape(other)}")
+        raise ShapeError(f"dot: expects two 1-D tensors, got shapes {shape_of(input)} and {shape_of(other)}")
     return matmul(input, other)
+
+
+class Linear(Function):
+    """``y = x @ W.T + b`` in one node; ``x`` is ``(..., in)``, ``W`` is ``(out, in)``, ``b`` is ``(out,)``.
+
+    Backward: ``dx = g @ W``, ``dW = g.T @ x`` (leading dimensions flattened),
+    ``db = g`` summed by the engine down to ``(out,)``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        ctx.save_for_backward(x, weight)
+        out = np.matmul(x, weight.T)
+        if bias is not None:
+            if bias.dtype == out.dtype:
+                out += bias  # a fresh array: add in place, saving one allocation
+            else:
+                out = out + bias
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = Matmul.apply(g, w) if need[0] else None
+        gw = None
+        if need[1]:
+            if g.ndim == 2:
+                gw = Matmul.apply(g.mT, x)
+            else:  # (..., out) and (..., in): flatten the leading dimensions
+                gw = Matmul.apply(g.reshape(-1, g.shape[-1]).mT, x.reshape(-1, x.shape[-1]))
+        gb = g if len(need) > 2 and need[2] else None
+        return gx, gw, gb
+
+
+@functional
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias`` with ``input`` ``(..., in)``, ``weight`` ``(out, in)``, ``bias`` ``(out,)``."""
+    xs, ws = shape_of(input), shape_of(weight)
+    if len(ws) != 2 or not xs or xs[-1] != ws[1]:
+        raise ShapeError(
+            f"linear: input of shape {xs} does not fit weight of shape {ws}: the input's last dimension "
+            f"must equal in_features = weight.shape[1] ({ws[1] if len(ws) == 2 else '?'})")
+    if bias is not None and shape_of(bias) != ws[:1]:
+        raise ShapeError(f"linear: bias has shape {shape_of(bias)}, expected ({ws[0]},) = (out_features,)")
+    if len(xs) == 1:
+        return Linear.apply(input.reshape(1, -1) if isinstance(input, Tensor) else np.reshape(input, (1, -1)),
+                            weight, bias).reshape(ws[0])
+    return Linear.apply(input, weight, bias)
+

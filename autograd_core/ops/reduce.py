@@ -14,6 +14,10 @@ import numpy as np
 from ..function import Function
 from ..tensor import Tensor
 from .elementwise import exp
+from ._declare import functional, method
+
+__all__ = ["sum", "mean", "var", "std", "amax", "amin", "max", "min", "logsumexp", "softmax", "log_softmax",
+           "argmax", "argmin", "all", "any"]
 
 _wrap = Tensor._wrap
 
@@ -242,10 +246,12 @@ class LogSoftmax(Function):
 
 # --------------------------------------------------------------------------- functional API
 
+@method
 def sum(input, dim=None, keepdim=False):
     return Sum.apply(input, dim=dim, keepdim=keepdim)
 
 
+@method
 def mean(input, dim=None, keepdim=False):
     return Mean.apply(input, dim=dim, keepdim=keepdim)
 
@@ -256,23 +262,28 @@ def _correction(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
+@method
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance; ``correction=1`` (the default, like PyTorch) divides by N - 1."""
     return Var.apply(input, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
 
 
+@method
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return Std.apply(input, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
 
 
+@method
 def amax(input, dim=None, keepdim=False):
     return Amax.apply(input, dim=dim, keepdim=keepdim)
 
 
+@method
 def amin(input, dim=None, keepdim=False):
     return Amin.apply(input, dim=dim, keepdim=keepdim)
 
 
+@method
 def max(input, dim=None, keepdim=False):
     """``max(x)``: the largest value; ``max(x, dim)``: (values, indices); ``max(x, other)``: maximum."""
     if isinstance(dim, (Tensor, np.ndarray)):
@@ -284,6 +295,7 @@ def max(input, dim=None, keepdim=False):
     return _MaxResult(*MaxDim.apply(input, dim, keepdim=keepdim))
 
 
+@method
 def min(input, dim=None, keepdim=False):
     if isinstance(dim, (Tensor, np.ndarray)):
         from .elementwise import minimum
@@ -294,15 +306,26 @@ def min(input, dim=None, keepdim=False):
     return _MinResult(*MinDim.apply(input, dim, keepdim=keepdim))
 
 
+@method
 def logsumexp(input, dim, keepdim=False):
     return Logsumexp.apply(input, dim=dim, keepdim=keepdim)
 
 
-def softmax(input, dim):
+@method
+@functional
+def softmax(input, dim=None):
+    """``exp(x) / sum(exp(x))`` along ``dim`` (required, as in PyTorch's recommended use)."""
+    if dim is None:
+        raise TypeError("softmax: pass dim explicitly (e.g. dim=1 for (N, C) logits)")
     return Softmax.apply(input, dim)
 
 
-def log_softmax(input, dim):
+@method
+@functional
+def log_softmax(input, dim=None):
+    """``log(softmax(x))`` along ``dim`` (required), computed stably."""
+    if dim is None:
+        raise TypeError("log_softmax: pass dim explicitly (e.g. dim=1 for (N, C) logits)")
     return LogSoftmax.apply(input, dim)
 
 
@@ -319,20 +342,24 @@ def _arg(fn, name, input, dim, keepdim):
     return _wrap(fn(a, axis=d, keepdims=keepdim).astype(np.int64))
 
 
+@method
 def argmax(input, dim=None, keepdim=False):
     """Index of the first maximum (flattened when ``dim`` is None)."""
     return _arg(np.argmax, "argmax", input, dim, keepdim)
 
 
+@method
 def argmin(input, dim=None, keepdim=False):
     return _arg(np.argmin, "argmin", input, dim, keepdim)
 
 
+@method
 def all(input, dim=None, keepdim=False):
     a = input.data if isinstance(input, Tensor) else np.asarray(input)
     return _wrap(np.all(a, axis=None if dim is None else norm_dims(dim, a.ndim, "all"), keepdims=keepdim))
 
 
+@method
 def any(input, dim=None, keepdim=False):
     a = input.data if isinstance(input, Tensor) else np.asarray(input)
     return _wrap(np.any(a, axis=None if dim is None else norm_dims(dim, a.ndim, "any"), keepdims=keepdim))

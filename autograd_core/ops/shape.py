@@ -10,6 +10,10 @@ import numpy as np
 
 from ..function import Function, ShapeError
 from ..tensor import Tensor
+from ._declare import functional, method
+
+__all__ = ["reshape", "view", "view_as", "flatten", "permute", "transpose", "t", "squeeze", "unsqueeze",
+           "broadcast_to", "expand", "expand_as", "cat", "concatenate", "stack", "pad", "sum_to"]
 
 
 def _norm_dim(dim, ndim, op, extra=0):
@@ -192,6 +196,7 @@ class PadConstant(Function):
 
 # --------------------------------------------------------------------------- functional API
 
+@method
 def reshape(input, *shape):
     shape = _shape_arg(shape, "reshape")
     if tuple(input.shape) == shape:
@@ -199,19 +204,24 @@ def reshape(input, *shape):
     return _as_view(Reshape.apply(input, shape), input)
 
 
+@method
 def view(input, *shape):
     shape = _shape_arg(shape, "view")
     return _as_view(Reshape.apply(input, shape, strict=True), input)
 
 
+@method
 def view_as(input, other):
     return view(input, tuple(other.shape))
 
 
-def reshape_as(input, other):
+@method
+def reshape_as(input, other):  # a Tensor method only, as in PyTorch
     return reshape(input, tuple(other.shape))
 
 
+@method
+@functional
 def flatten(input, start_dim=0, end_dim=-1):
     shape = tuple(input.shape)
     if len(shape) == 0:
@@ -224,6 +234,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     return reshape(input, new)
 
 
+@method
 def permute(input, *dims):
     dims = _shape_arg(dims, "permute")
     nd = np.ndim(input.data if isinstance(input, Tensor) else input)
@@ -239,6 +250,7 @@ def permute(input, *dims):
     return _as_view(Permute.apply(input, dims), input)
 
 
+@method
 def transpose(input, dim0, dim1):
     nd = input.ndim
     d0, d1 = _norm_dim(dim0, nd, "transpose"), _norm_dim(dim1, nd, "transpose")
@@ -247,12 +259,14 @@ def transpose(input, dim0, dim1):
     return permute(input, tuple(perm))
 
 
+@method
 def t(input):
     if input.ndim > 2:
         raise ValueError(f"t(): expects a tensor with <= 2 dimensions, got shape {tuple(input.shape)}")
     return permute(input, tuple(range(input.ndim - 1, -1, -1)))
 
 
+@method
 def squeeze(input, dim=None):
     shape = tuple(input.shape)
     if dim is None:
@@ -264,6 +278,7 @@ def squeeze(input, dim=None):
     return reshape(input, new)
 
 
+@method
 def unsqueeze(input, dim):
     shape = list(input.shape)
     d = _norm_dim(dim, len(shape), "unsqueeze", extra=1)
@@ -271,6 +286,7 @@ def unsqueeze(input, dim):
     return reshape(input, tuple(shape))
 
 
+@method
 def broadcast_to(input, *shape):
     shape = _shape_arg(shape, "broadcast_to")
     in_shape = tuple(np.shape(input.data if isinstance(input, Tensor) else input))
@@ -283,6 +299,7 @@ def broadcast_to(input, *shape):
     return _as_view(BroadcastTo.apply(input, shape), input)
 
 
+@method
 def expand(input, *sizes):
     sizes = _shape_arg(sizes, "expand")
     shape = tuple(input.shape)
@@ -310,6 +327,7 @@ def expand(input, *sizes):
     return broadcast_to(input, tuple(target))
 
 
+@method
 def expand_as(input, other):
     return expand(input, tuple(other.shape))
 
@@ -353,6 +371,7 @@ def stack(tensors, dim=0):
     return Stack.apply(*tensors, dim=d)
 
 
+@functional
 def pad(input, pad, mode="constant", value=0.0):
     """Pad like ``torch.nn.functional.pad``: ``pad`` lists (before, after) pairs from the last dim.
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 import threading
 
 from .. import _hooks
-from ..function import Function, _state, enable_grad
+from ..function import _state, enable_grad
+from ..ops.checkpoint import CheckpointFunction
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 
@@ -158,20 +159,6 @@ class _Segment:
             _transplant(orig, n)
         self.nodes = None  # the original nodes hold what backward needs now
         self.args = self.kwargs = None
-
-
-class CheckpointFunction(Function):
-    """The identity on a checkpointed segment's outputs; its backward recomputes the segment first."""
-
-    @staticmethod
-    def forward(ctx, state, *arrays):
-        ctx.state = state
-        return arrays if len(arrays) > 1 else arrays[0]
-
-    @staticmethod
-    def backward(ctx, *grads):
-        ctx.state.recompute()
-        return (None,) + grads
 
 
 def checkpoint(function, *args, use_reentrant=False, preserve_rng_state=True, **kwargs):

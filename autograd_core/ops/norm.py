@@ -1,0 +1,243 @@
+"""Batch normalisation (Ioffe & Szegedy 2015): ``batch_norm``, one graph node in training mode.
+
+In training mode, float inputs above the package's serial threshold
+(``_threads.small``) take the Numba kernels of ``autograd_core/kernels/norm.py`` (statistics, affine map and
+the backward's sums: 4 passes instead of about 15 numpy ones); smaller inputs,
+and the backward under ``create_graph=True``, take the numpy / Tensor-op path,
+which is also the reference the kernels are tested against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _threads
+from ..function import Function, ShapeError, is_grad_enabled
+from ..utils.checkpoint import is_recomputing
+from ._common import array_of, shape_of
+from ._declare import functional
+
+__all__ = ["batch_norm"]
+
+
+def _bn_axes(ndim):
+    return (0,) + tuple(range(2, ndim))
+
+
+def _bn_view(a, ndim):
+    """A per-channel vector ``(C,)`` shaped to broadcast against ``(N, C, *)``."""
+    return a.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _use_kernels(x):
+    """Batch norm in training mode on ``x`` takes the kernels (a ResNet-8 step spent half its time in the
+    numpy path): float32/float64 inputs with spatial dimensions, above the serial threshold."""
+    return x.dtype in (np.float32, np.float64) and x.ndim >= 3 and not _threads.small(elements=x.size)
+
+
+def _bn_kernels():
+    from autograd_core.kernels import load
+    return load("norm")
+
+
+def _bn_layout(a):
+    """``("ncs", (N, C, S) view)`` for NCHW memory, ``("mc", (M, C) view)`` for channels-last, else None."""
+    if a.flags.c_contiguous:
+        return "ncs", a.reshape(a.shape[0], a.shape[1], -1)
+    t = np.moveaxis(a, 1, -1)
+    if t.flags.c_contiguous:
+        return "mc", t.reshape(-1, a.shape[1])
+    return None
+
+
+def _bn_empty(kind, x):
+    """A new array of ``x``'s shape and dtype in the memory layout ``kind``, and its kernel view."""
+    if kind == "ncs":
+        y = np.empty(x.shape, x.dtype)
+        return y, y.reshape(x.shape[0], x.shape[1], -1)
+    t = np.empty(x.shape[:1] + x.shape[2:] + x.shape[1:2], x.dtype)
+    return np.moveaxis(t, -1, 1), t.reshape(-1, x.shape[1])
+
+
+def _bn_forward_kernels(x, weight, bias, eps):
+    """(out, mean, var, invstd) of batch norm in training mode, by the kernels; ``x`` (N, C, *) float."""
+    K = _bn_kernels()
+    lay = _bn_layout(x)
+    if lay is None:
+        x = np.ascontiguousarray(x)
+        lay = _bn_layout(x)
+    kind, v = lay
+    C = x.shape[1]
+    M = x.size // C
+    shift = np.array(v[0, :, 0] if kind == "ncs" else v[0], dtype=np.float64)
+    if kind == "ncs":
+        s1, s2 = np.empty(C), np.empty(C)
+        _threads.run(K.stats_ncs, v, shift, s1, s2, elements=x.size)
+    else:
+        part = np.empty((max(1, min(_threads.num_threads(), M)), 2, C))
+        _threads.run(K.stats_mc, v, shift, part, elements=x.size)
+        s1, s2 = part.sum(0)
+    mean64 = shift + s1 / M
+    var64 = np.maximum((s2 - s1 * s1 / M) / M, 0.0)
+    dt = x.dtype
+    mean, var = mean64.astype(dt), var64.astype(dt)
+    invstd = 1.0 / np.sqrt(var + dt.type(eps))
+    scale = invstd if weight is None else (invstd * weight).astype(dt, copy=False)
+    b = np.zeros(C, dt) if bias is None else np.ascontiguousarray(bias, dtype=dt)
+    out, ov = _bn_empty(kind, x)
+    _threads.run(K.affine_ncs if kind == "ncs" else K.affine_mc, v, mean, scale, b, ov, elements=x.size)
+    return out, mean, var, invstd
+
+
+def _bn_backward_kernels(x, g, w, mean, invstd, need):
+    """(dx, dw, db) of batch norm in training mode by the kernels, None where ``need`` says no."""
+    K = _bn_kernels()
+    kind, v = _bn_layout(x) or _bn_layout(np.ascontiguousarray(x))
+    C = x.shape[1]
+    M = x.size // C
+    gl = _bn_layout(g)
+    if gl is None or gl[0] != kind:  # g in x's memory layout
+        g = np.ascontiguousarray(g) if kind == "ncs" else np.ascontiguousarray(np.moveaxis(g, 1, -1))
+        gl = _bn_layout(g) if kind == "ncs" else ("mc", g.reshape(-1, C))
+    gv = gl[1]
+    if kind == "ncs":
+        sg, sgx = np.empty(C), np.empty(C)
+        _threads.run(K.grad_sums_ncs, gv, v, mean, sg, sgx, elements=x.size)
+    else:
+        part = np.empty((max(1, min(_threads.num_threads(), M)), 2, C))
+        _threads.run(K.grad_sums_mc, gv, v, mean, part, elements=x.size)
+        sg, sgx = part.sum(0)
+    dt = x.dtype
+    inv64 = invstd.astype(np.float64)
+    dx = None
+    if need[0]:
+        # dx = A (g - mean(g) - xh mean(g xh)), xh = (x - mean) invstd, A = w invstd, folded per channel
+        A = inv64 if w is None else inv64 * w.astype(np.float64)
+        a = A.astype(dt)
+        b = (-A * inv64 * inv64 * (sgx / M)).astype(dt)
+        k = (-A * (sg / M)).astype(dt)
+        dx, dv = _bn_empty(kind, x)
+        _threads.run(K.grad_input_ncs if kind == "ncs" else K.grad_input_mc, gv, v, mean, a, b, k, dv,
+                     elements=x.size)
+    dw = (sgx * inv64).astype(dt) if len(need) > 1 and need[1] else None
+    db = sg.astype(dt) if len(need) > 2 and need[2] else None
+    return dx, dw, db
+
+
+class BatchNormTrain(Function):
+    """Batch normalisation with batch statistics (training mode), one node.
+
+    ``y = (x - mean) / sqrt(var + eps) * w + b`` with the biased variance over
+    every dimension but the channel dimension 1. Backward (``xh`` the normalised
+    input, ``gh = g * w``, means over the same dimensions)::
+
+        dx = (gh - mean(gh) - xh * mean(gh * xh)) / sqrt(var + eps)
+        dw = sum(g * xh),  db = sum(g)
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps):
+        ctx.eps = eps
+        ctx.save_for_backward(x, weight)
+        if _use_kernels(x):
+            out, mean, var, invstd = _bn_forward_kernels(x, weight, bias, eps)
+            ctx.kernel_stats = (mean, invstd)
+            ctx.batch_mean, ctx.batch_var = mean, var
+            return out
+        ctx.kernel_stats = None
+        axes = _bn_axes(x.ndim)
+        # statistics accumulated in float64: a float32 sum over N*H*W values (not
+        # pairwise along these strided axes) loses ~1e-3 relative precision
+        mean = x.mean(axis=axes, keepdims=True, dtype=np.float64).astype(x.dtype)
+        xc = x - mean
+        var = np.mean(xc * xc, axis=axes, keepdims=True, dtype=np.float64).astype(x.dtype)
+        invstd = 1.0 / np.sqrt(var + eps)
+        out = xc * invstd
+        if weight is not None:
+            out *= _bn_view(weight, x.ndim)
+        if bias is not None:
+            out += _bn_view(bias, x.ndim)
+        # the statistics, for the running averages (not part of the graph)
+        ctx.batch_mean = mean.reshape(-1)
+        ctx.batch_var = var.reshape(-1)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        if ctx.kernel_stats is not None and not is_grad_enabled():
+            # no graph of the backward wanted (create_graph=False): the kernels, on arrays
+            mean, invstd = ctx.kernel_stats
+            return _bn_backward_kernels(x.data, g.data, None if w is None else w.data, mean, invstd,
+                                        ctx.needs_input_grad)
+        nd = x.ndim
+        axes = _bn_axes(nd)
+        need = ctx.needs_input_grad
+        # recomputed with Tensor ops from x, so a second derivative sees how they depend on x
+        mean = x.mean(axes, keepdim=True)
+        xc = x - mean
+        invstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+        xh = xc * invstd
+        gx = gw = gb = None
+        if need[0]:
+            gh = g * _bn_view(w, nd) if w is not None else g
+            gx = (gh - gh.mean(axes, keepdim=True) - xh * (gh * xh).mean(axes, keepdim=True)) * invstd
+        if len(need) > 1 and need[1]:
+            gw = (g * xh).sum(axes)
+        if len(need) > 2 and need[2]:
+            gb = g.sum(axes)
+        return gx, gw, gb
+
+
+@functional
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5):
+    """Normalise each channel (dimension 1) of ``(N, C)``, ``(N, C, L)`` or ``(N, C, H, W)`` input.
+
+    Training: use the batch's mean and biased variance, and update the running
+    statistics in place (when given): ``running = (1 - momentum) * running +
+    momentum * batch``, with the unbiased batch variance for ``running_var``.
+    Eval (``training=False``): use the running statistics.
+    """
+    x = array_of(input)
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: expected input of shape (N, C) or (N, C, *), got {x.shape}")
+    c = x.shape[1]
+    for name, v in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if v is not None and shape_of(v) != (c,):
+            raise ShapeError(f"batch_norm: {name} has shape {shape_of(v)}, expected ({c},) for an input with "
+                             f"{c} channels (input shape {x.shape})")
+    if training:
+        n = x.size // c
+        if n <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input of shape "
+                f"{x.shape}; use a batch of at least 2, or call eval() on the model")
+        out = BatchNormTrain.apply(input, weight, bias, eps)
+        ctx = out.grad_fn
+        # (checkpoint's recomputation of a segment must not count the batch twice)
+        if (running_mean is not None or running_var is not None) and not is_recomputing():
+            mean, var = (ctx.batch_mean, ctx.batch_var) if ctx is not None else _batch_stats(x)
+            if running_mean is not None:
+                rm = running_mean.data
+                rm += momentum * (mean - rm)
+                running_mean._ver[0] += 1
+            if running_var is not None:
+                rv = running_var.data
+                rv += momentum * (var * (n / (n - 1)) - rv)
+                running_var._ver[0] += 1
+        return out
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+    nd = x.ndim
+    invstd = 1.0 / np.sqrt(running_var.data + eps)
+    scale = invstd if weight is None else weight * invstd
+    shift = -running_mean.data * scale if bias is None else bias - running_mean.data * scale
+    return input * _bn_view(scale, nd) + _bn_view(shift, nd)
+
+
+def _batch_stats(x):
+    axes = _bn_axes(x.ndim)
+    return x.mean(axis=axes), x.var(axis=axes)
+
