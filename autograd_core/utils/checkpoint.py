@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 
 from .. import _hooks
-from ..function import _state, enable_grad
+from ..function import _KEEP, _state, enable_grad
 from ..ops.checkpoint import CheckpointFunction
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
@@ -54,9 +54,8 @@ class _Recomputing:
         return False
 
 
-# a node keeps these (its place in the graph); everything else it set in forward is dropped
-_KEEP = frozenset({"_rec", "needs_input_grad", "_next", "_in_meta", "_n_out", "_out_meta", "_out_hooks", "_site",
-                   "_freed"})
+# a node keeps its place in the graph (what the engine keeps after a backward, function._KEEP);
+# everything else forward set on it is dropped, and given back by the recomputation
 
 
 class _Dropped:
