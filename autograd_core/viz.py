@@ -130,6 +130,8 @@ def _saved_items(node):
             t = item[0] if type(item) is tuple else item
             if isinstance(t, Tensor):
                 out.append((f"saved {i}", t, t.shape, t.dtype))
+            elif isinstance(getattr(t, "data", None), np.ndarray):  # a saved output (kept without its Tensor)
+                out.append((f"saved {i}", None, t.data.shape, t.data.dtype))
     elif saved is not None and not isinstance(saved, list):
         out.append((f"saved: {saved!r}", None, None, None))
     for k, v in node.__dict__.items():
