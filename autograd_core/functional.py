@@ -21,8 +21,8 @@ uses the double-vjp trick (``g(u) = J^T u`` is linear in ``u``, so the vjp of
 ``g`` with ``v`` is ``J v``), and ``hessian``, ``vhp``, ``hvp`` and ``jvp``
 differentiate a backward pass, so they need every op on the way to be twice
 differentiable. Every built-in op is (conv, pooling, batch norm and the losses
-included); an op whose backward is marked ``once_differentiable`` raises an
-error naming it.
+included) except ``SyncBatchNorm`` (distributed batch norm); an op whose
+backward is marked ``once_differentiable`` raises an error naming it.
 """
 
 from __future__ import annotations
