@@ -622,7 +622,11 @@ class Elementwise(_Kind):
 
 
 class Overhead(Elementwise):
-    """Per-op overhead: ``y = x * w; y.backward(g)`` on tiny tensors (gradients accumulate in .grad)."""
+    """Per-op overhead: ``y = x * w; y.backward(g)`` on tiny tensors (gradients accumulate in .grad).
+
+    ``profiler=True`` runs it with the framework's profiler recording (ours:
+    ``autograd_core.profiler.profile``, PyTorch: ``torch.profiler.profile``).
+    """
     name = "overhead"
     modes = ("fwdbwd",)
 
@@ -630,7 +634,14 @@ class Overhead(Elementwise):
         p = dict(p)
         p.setdefault("shape", (8, 8))
         p.setdefault("op", "mul")
-        return super().normalize(p)
+        profiler = bool(p.pop("profiler", False))
+        q = super().normalize(p)
+        if profiler:
+            q["profiler"] = True
+        return q
+
+    def describe(self, p):
+        return super().describe(p) + (" profiler on" if p.get("profiler") else "")
 
     def work(self, p, mode, dtype):
         return None, None

@@ -61,6 +61,7 @@ def lenet5():
         make_case("elementwise", op="relu", shape=(64, 6, 28, 28), label="LeNet ReLU"),
         make_case("reduction", op="log_softmax", shape=(64, 10), dim=1, label="LeNet loss"),
         make_case("overhead", shape=(8, 8), label="per-op overhead"),
+        make_case("overhead", shape=(8, 8), profiler=True, label="per-op overhead, profiler on"),
     ]
     cases += [make_case("train_step", model="lenet5", batch=b, label="LeNet-5 step") for b in (1, 64, 256)]
     cases += [make_case("import", label="import"),

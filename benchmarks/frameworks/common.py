@@ -147,8 +147,9 @@ def _overhead(ad, p, a):
     x = ad.T(a["x"], requires_grad=True)
     w = ad.T(a["w"], requires_grad=True)
     g = ad.T(a["gy"])
+    prof = ad.start_profiler() if p.get("profiler") else None  # records until the process ends
 
-    def run():
+    def run(prof=prof):
         y = x * w
         y.backward(g)
         return y
