@@ -33,7 +33,7 @@ def test_graph_pictures_show_the_chain_rule_values(tmp_path):
     assert net["grads"]["out_o1"] == pytest.approx(values["out_o1"] - backprop_by_hand.TARGETS[0], rel=1e-12)
     dot = (tmp_path / "network_222.dot").read_text()
     assert "out_h1\\nSigmoidBackward\\n() float64\\ndata 0.5933" in dot
-    assert res["lenet5"]["nodes"] == 14          # conv relu pool x2, flatten, 3 linear + 2 relu, log-softmax, nll
+    assert res["lenet5"]["nodes"] == 13          # conv relu pool x2, flatten, 3 linear + 2 relu, cross-entropy
     lenet = (tmp_path / "lenet5.dot").read_text()
     assert 'subgraph "cluster_features.0"' in lenet and "features.0.weight" in lenet
     if shutil.which("dot"):

@@ -256,7 +256,7 @@ def test_a_once_differentiable_op_raises_in_second_order_transforms():
 
 
 def test_only_the_documented_ops_are_once_differentiable():
-    """The docs list the once-differentiable built-in ops: SyncBatchNorm (distributed) only."""
+    """The docs list the once-differentiable built-in ops: SyncBatchNorm (distributed) and Svdvals (norms)."""
     import autograd_core
     modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(autograd_core.__path__, "autograd_core.")
                if ".kernels" not in m.name and not m.name.endswith((".viz",))]
@@ -265,7 +265,7 @@ def test_only_the_documented_ops_are_once_differentiable():
                  if issubclass(c, ag.Function) and c is not ag.Function}
     assert len(functions) > 30
     once = sorted(c.__name__ for c in functions if getattr(c.backward, "_once_differentiable", False))
-    assert once == ["SyncBatchNorm"]
+    assert once == ["Svdvals", "SyncBatchNorm"]
 
 
 def test_hessian_of_a_small_mlp_loss_is_symmetric_and_matches_finite_differences():
