@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..creation import _finish, _size  # the factories' own size check and wrapping
 from ..devices import check as _check_device  # the one device check (devices.py)
 from ..tensor import Tensor
 from ._declare import method
@@ -85,23 +86,6 @@ def is_contiguous(input, memory_format=contiguous_format):  # a Tensor method on
 
 
 # --------------------------------------------------------------------------- Tensor.new_*
-
-
-def _size(size, op):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    try:
-        size = tuple(int(s) for s in size)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: size must be ints or a tuple of ints, got {size!r}") from None
-    if any(s < 0 for s in size):
-        raise ValueError(f"{op}: sizes must be non-negative, got {size}")
-    return size
-
-
-def _finish(arr, requires_grad):
-    t = Tensor._wrap(arr)
-    return t.requires_grad_(True) if requires_grad else t
 
 
 @method
