@@ -64,6 +64,47 @@ def test_ops_whose_result_is_an_integer_keep_integers():
         assert out.dtype == np.int64
 
 
+# --------------------------------------------------------------------------- float64 into a float32 layer
+
+@pytest.mark.parametrize("layer, shape", [
+    (lambda: nn.Linear(2, 3), (4, 2)),
+    (lambda: nn.Conv2d(1, 2, 3), (1, 1, 5, 5)),
+    (lambda: nn.Conv1d(1, 2, 3), (1, 1, 5)),
+    (lambda: nn.ConvTranspose2d(1, 2, 3), (1, 1, 5, 5)),
+    (lambda: nn.BatchNorm1d(3), (4, 3)),
+    (lambda: nn.BatchNorm2d(1), (2, 1, 3, 3)),
+], ids=["linear", "conv2d", "conv1d", "conv_transpose2d", "batch_norm1d", "batch_norm2d"])
+def test_a_float64_input_to_a_float32_layer_is_an_error_naming_both_dtypes_and_the_fix(layer, shape):
+    m = layer()
+    x = np.random.default_rng(0).standard_normal(shape)
+    with pytest.raises(TypeError, match=r"input is float64 but \w+ is float32; convert the input with x\.float\(\), "
+                                        r"or the model's parameters with model\.double\(\)"):
+        m(ag.tensor(x))
+    assert m(ag.tensor(x.astype(np.float32))).dtype == np.float32        # the fixes work
+    assert m.double()(ag.tensor(x)).dtype == np.float64
+    with pytest.raises(TypeError, match=r"input is int64 but \w+ is float64; convert the input with x\.double\(\)"):
+        m(ag.tensor(x.astype(np.int64)))
+
+
+def test_the_lecture_correlate2d_still_promotes_a_float64_kernel():
+    x = ag.tensor([[0.0, 1.0, 2.0, 3.0, 4.0]])
+    out = ag.correlate2d(x, np.array([[1.0, 0.0]]))
+    assert out.dtype == np.float64 and out.tolist() == [[0.0, 1.0, 2.0, 3.0]]
+
+
+def test_loading_a_float64_state_dict_into_a_float32_model_casts_as_pytorch_does():
+    ag.manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    sd = {k: v.double() * 0.5 if v.dtype.kind == "f" else v for k, v in m.state_dict().items()}
+    m.load_state_dict(sd)
+    for k, v in m.state_dict().items():
+        assert v.dtype == (np.int64 if k.endswith("num_batches_tracked") else np.float32), k
+        np.testing.assert_array_equal(v.data, sd[k].data.astype(v.dtype))
+    assert m(ag.randn(4, 3)).dtype == np.float32
+    with pytest.raises(RuntimeError, match="dtype float64 in the state dict cannot be stored in the module's int64"):
+        m.load_state_dict({**sd, "1.num_batches_tracked": ag.tensor(1.5, dtype=np.float64)})
+
+
 # --------------------------------------------------------------------------- wrong results
 
 def test_std_and_var_read_a_positional_bool_as_unbiased():

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _threads
 from ..function import Function, ShapeError, is_grad_enabled
-from ._common import array_of, shape_of
+from ._common import array_of, check_dtypes, shape_of
 from ._declare import functional
 
 __all__ = ["batch_norm"]
@@ -207,6 +207,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if v is not None and shape_of(v) != (c,):
             raise ShapeError(f"batch_norm: {name} has shape {shape_of(v)}, expected ({c},) for an input with "
                              f"{c} channels (input shape {x.shape})")
+    check_dtypes("batch_norm", input, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
     if training and x.shape[0] == 0:
         # an empty batch: an empty result, running statistics unchanged, zero gradients (PyTorch)
         out = input * 1.0 if weight is None else input * _bn_view(weight, x.ndim)
