@@ -105,6 +105,35 @@ def test_loading_a_float64_state_dict_into_a_float32_model_casts_as_pytorch_does
         m.load_state_dict({**sd, "1.num_batches_tracked": ag.tensor(1.5, dtype=np.float64)})
 
 
+# --------------------------------------------------------------------------- Python lists
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda: F.relu([1.0, -2.0]), "input"),
+    (lambda: F.conv2d([[[[1.0]]]], ag.ones(1, 1, 1, 1)), "input"),
+    (lambda: F.conv2d(ag.ones(1, 1, 1, 1), [[[[1.0]]]]), "weight"),
+    (lambda: F.max_pool2d([[[[1.0, 2.0], [3.0, 4.0]]]], 2), "input"),
+    (lambda: F.cross_entropy([[1.0, 2.0]], [0]), "input"),
+    (lambda: F.cross_entropy(ag.ones(1, 2), [0]), "target"),
+    (lambda: nn.Linear(2, 2)([[1.0, 2.0]]), "input"),
+    (lambda: ag.exp((1.0, 2.0)), "input"),
+    (lambda: ag.maximum(ag.ones(2), [1.0, 2.0]), "other"),
+], ids=["relu", "conv2d", "conv2d-weight", "max_pool2d", "cross_entropy", "cross_entropy-target", "Linear",
+        "tuple", "other"])
+def test_a_python_list_where_a_tensor_goes_is_a_type_error_naming_the_argument(call, arg):
+    with pytest.raises(TypeError, match=rf"argument '{arg}' must be a Tensor \(or an ndarray\), not (list|tuple); "
+                                        r"convert it first: autograd_core\.tensor\("):
+        call()
+
+
+def test_python_numbers_follow_the_tensor_rules():
+    assert ag.add(1.5, 2.5).dtype == np.float32 and ag.add(1.5, 2.5).item() == 4.0   # PyTorch: float32
+    assert ag.mul(2, 3).dtype == np.int64
+    assert ag.exp(1.0).dtype == np.float32
+    assert ag.add(2.5, ag.ones(2, dtype=np.float64)).dtype == np.float64              # a number next to a tensor
+    assert ag.add(2, ag.ones(2)).dtype == np.float32
+    assert F.relu(np.array([1.0, -2.0])).tolist() == [1.0, 0.0]                        # ndarrays are accepted
+
+
 # --------------------------------------------------------------------------- wrong results
 
 def test_std_and_var_read_a_positional_bool_as_unbiased():
