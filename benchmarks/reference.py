@@ -226,6 +226,12 @@ def adaptive_avg_pool2d_backward(gy, x_shape):
 # --------------------------------------------------------------------------- elementwise and reductions
 
 
+def _erf(x):
+    """numpy has no erf: Python's math.erf per element (the C library's)."""
+    import math
+    return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+
+
 def _sigmoid(x):
     return 0.5 * (np.tanh(0.5 * x) + 1)
 
@@ -238,6 +244,7 @@ ELEMENTWISE = {
     "exp": (1, np.exp, lambda g, y, x: (g * y,)),
     "tanh": (1, np.tanh, lambda g, y, x: (g * (1 - y * y),)),
     "sigmoid": (1, _sigmoid, lambda g, y, x: (g * y * (1 - y),)),
+    "erf": (1, lambda x: _erf(x).astype(x.dtype), lambda g, y, x: (g * (2 / np.sqrt(np.pi)) * np.exp(-x * x),)),
 }
 
 

@@ -4,7 +4,8 @@ Nothing is defined here: every entry is an op of ``autograd_core.ops`` marked
 ``@functional`` where it is declared (activations in ``ops/elementwise.py`` and
 ``ops/reduce.py``, ``linear`` in ``ops/linalg.py``, convolutions and pooling in
 ``ops/conv.py`` / ``ops/pool.py``, ``batch_norm`` in ``ops/norm.py``, the
-losses in ``ops/loss.py``, ``dropout`` in ``ops/dropout.py``). The layers in
+losses in ``ops/loss.py``, ``dropout`` in ``ops/dropout.py``,
+``cosine_similarity`` in ``ops/distance.py``). The layers in
 ``nn`` call these; so can you.
 """
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _threads
 from ..function import Function, ShapeError, is_grad_enabled
+from ..utils.checkpoint import is_recomputing
 from ._common import array_of, check_dtypes, shape_of
 from ._declare import functional
 
@@ -220,7 +221,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 f"{x.shape}; use a batch of at least 2, or call eval() on the model")
         out = BatchNormTrain.apply(input, weight, bias, eps)
         ctx = out.grad_fn
-        if running_mean is not None or running_var is not None:
+        # (checkpoint's recomputation of a segment must not count the batch twice)
+        if (running_mean is not None or running_var is not None) and not is_recomputing():
             mean, var = (ctx.batch_mean, ctx.batch_var) if ctx is not None else _batch_stats(x)
             if running_mean is not None:
                 rm = running_mean.data
