@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_core import ShapeError, from_numpy, increment_version
+from autograd_core import ShapeError, from_numpy, get_default_dtype, increment_version
+from autograd_core.devices import check as check_device
 from autograd_core.utils.checkpoint import is_recomputing
 
 from . import functional as F
@@ -18,7 +19,8 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "SyncBatchNorm"]
 class _BatchNorm(Module):
     _dims = ()  # accepted input dimensionalities
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None):
         super().__init__()
         if not isinstance(num_features, (int, np.integer)) or num_features <= 0:
             raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}")
@@ -31,7 +33,8 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        dtype = np.dtype(dtype or np.float32)
+        check_device(device, type(self).__name__)
+        dtype = np.dtype(dtype or get_default_dtype())
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
             self.bias = Parameter(np.zeros(num_features, dtype=dtype))

@@ -58,6 +58,15 @@ def test_an_int_tensor_through_a_float_op_gives_float32(name):
         np.testing.assert_allclose(out.data, ref(a.astype(np.float64)), rtol=1e-6)
 
 
+def test_int_tensors_follow_the_default_dtype():
+    ag.set_default_dtype(np.float64)
+    try:
+        assert ag.tensor([1, 2]).sigmoid().dtype == np.float64 and ag.tensor([1, 2]).mean().dtype == np.float64
+        assert (ag.tensor([1, 2]) / ag.tensor([2, 2])).dtype == np.float64
+    finally:
+        ag.set_default_dtype(np.float32)
+
+
 def test_ops_whose_result_is_an_integer_keep_integers():
     x = ag.tensor([1, -2, 3])
     for out in (x.relu(), x.abs(), x.sign(), x.clamp(0, 2), x * 2, x // 2, x % 2, -x):

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .. import _threads
+from .. import _settings, _threads
 from ..function import Function, _state, ShapeError
 from ..tensor import Tensor
 from . import fused as _fused
@@ -52,9 +52,9 @@ def _sign(a):
 
 
 def _float(a):
-    """``a`` for a float op: integer and bool arrays become float32 (PyTorch's default float), as
-    ``torch.sigmoid(int_tensor)`` does; float arrays are returned as they are."""
-    return a if a.dtype.kind in "fc" else a.astype(np.float32)
+    """``a`` for a float op: integer and bool arrays become the default float dtype (float32 unless
+    ``set_default_dtype``), as ``torch.sigmoid(int_tensor)`` does; float arrays are returned as they are."""
+    return a if a.dtype.kind in "fc" else a.astype(_settings.dtype)
 
 
 # --------------------------------------------------------------------------- binary arithmetic
@@ -106,7 +106,7 @@ class Div(Function):
         ctx.save_for_backward(a, b)
         out = a / b
         if out.dtype == np.float64 and not (_float64_operand(a) or _float64_operand(b)):
-            out = out.astype(np.float32)  # integers (and Python numbers) divide to float32, as in PyTorch
+            out = out.astype(_settings.dtype)  # integers (and Python numbers) divide to the default float dtype
         return out
 
     @staticmethod

@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import _settings
 from ..function import Function, _state
 from ..tensor import Tensor
 from . import fused as _fused
@@ -48,8 +49,9 @@ def norm_dims(dim, ndim, op):
 
 
 def _float(a):
-    """Integer and bool arrays as float32 for reductions whose result is a float (mean, var, softmax...)."""
-    return a if a.dtype.kind in "fc" else a.astype(np.float32)
+    """Integer and bool arrays in the default float dtype for reductions whose result is a float (mean, var,
+    softmax...), as in PyTorch."""
+    return a if a.dtype.kind in "fc" else a.astype(_settings.dtype)
 
 
 def _keep_shape(shape, dims):
@@ -99,8 +101,8 @@ class Mean(Function):
     def forward(ctx, a, dim=None, keepdim=False):
         axis = _setup(ctx, a, dim, keepdim, "mean")
         ctx.count = int(np.prod([a.shape[d] for d in ctx.dims])) if a.ndim else 1
-        if a.dtype.kind not in "fc":  # integers average to float32, as PyTorch's default float
-            return np.mean(a, axis=axis, keepdims=keepdim, dtype=np.float32)
+        if a.dtype.kind not in "fc":  # integers average to the default float dtype
+            return np.mean(a, axis=axis, keepdims=keepdim, dtype=_settings.dtype)
         out = _sum_kernel(a, axis, ctx.keep_shape, keepdim) if axis else None
         if out is not None:  # (a global average pool of channels-last memory, for one)
             out /= a.dtype.type(ctx.count)
