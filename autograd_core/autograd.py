@@ -55,9 +55,16 @@ def _root_edge(t):
     return None
 
 
-def _as_grad_tensor(g, like, what):
+def _hook_name(h):
+    return f"hook {getattr(h, '__qualname__', None) or type(h).__name__!r}"
+
+
+def _as_grad_tensor(g, like, what, hook=None):
     if g is None:
         return None
+    if hook is not None and not isinstance(g, (Tensor, np.ndarray)):
+        raise TypeError(f"{what}: {_hook_name(hook)} returned a {type(g).__name__}; a hook must return None "
+                        "(keep the gradient) or a Tensor of the gradient's shape (use it instead)")
     if not isinstance(g, Tensor):
         g = Tensor(np.asarray(g, dtype=like.dtype) if not isinstance(g, np.ndarray) else g)
     if tuple(g.shape) != tuple(like.shape):
@@ -326,7 +333,7 @@ def _deliver_to_leaves(leaves, create_graph, capture):
             for h in list(tgt._hooks):
                 r = h(g)
                 if r is not None:
-                    g = _as_grad_tensor(r, g, "hook on a leaf tensor")
+                    g = _as_grad_tensor(r, g, "hook on a leaf tensor", h)
                     copy = True
         if capture is not None:
             if (id(tgt), -1) in capture:
@@ -359,7 +366,7 @@ def _run_hooks(node, grads):
             for h in list(hs):
                 r = h(grads[k])
                 if r is not None:
-                    grads[k] = _as_grad_tensor(r, grads[k], f"hook on output {k} of {node.name()}")
+                    grads[k] = _as_grad_tensor(r, grads[k], f"hook on output {k} of {node.name()}", h)
 
 
 def _run_node(node, grads, create_graph, anomaly, buf, leaves, shared):

@@ -10,9 +10,15 @@ never exported under this name: ``autograd_core.linalg`` is always this one.
 5.0
 """
 
-from .ops.distance import linalg_norm as norm, matrix_norm, svdvals, vector_norm
-from .ops.linalg import matmul
+from .ops import PUBLIC as _PUBLIC
+from .ops._inputs import checked as _checked
+from .ops import distance as _distance
 from .ops.shape import diagonal as _diagonal
+
+# with the package's argument checks (a list is a TypeError naming the argument), as every public op
+norm, matrix_norm, svdvals, vector_norm = (_checked(f) for f in (
+    _distance.linalg_norm, _distance.matrix_norm, _distance.svdvals, _distance.vector_norm))
+matmul = _PUBLIC["matmul"]
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "svdvals", "matmul", "diagonal"]
 

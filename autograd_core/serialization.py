@@ -11,7 +11,16 @@ nesting and the other values are a JSON document in the member
 
 ``save`` writes to a temporary file in the target's directory and renames it
 over the target only when complete: a crash or an error midway leaves the old
-checkpoint as it was. A file object (opened ``"wb"`` / ``"rb"``) works too.
+checkpoint as it was. A save killed outright (SIGKILL, power loss) cannot
+remove its temporary file, so the next save to the same path removes the
+temporary files of that path whose process is gone (``_stale_temp_files``);
+nothing else in the directory is touched. A file object (opened ``"wb"`` /
+``"rb"``) works too.
+
+``load`` reads every member's header before its data and checks the claimed
+shape against the bytes the member holds, so a damaged or hostile file gets a
+``ValueError`` naming the problem, never an attempt to allocate what its
+header claims.
 
 A whole model or optimizer is refused: without pickle, an object is saved as
 its state (``model.state_dict()``) and rebuilt by constructing it again and
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import zipfile
 
@@ -116,6 +126,50 @@ def _write_npz(f, arrays):
                 np.lib.format.write_array(member, arr, allow_pickle=False)
 
 
+# Temporary files: ".<name>.<8 random characters>.<pid>.tmp" next to the target (mkstemp's random part is
+# drawn from [a-z0-9_]). Files of the scheme before the pid was added (".<name>.<8 random>.tmp") count too.
+_TMP_RANDOM = "[a-z0-9_]{8}"
+
+
+def _temp_pattern(name):
+    return re.compile(r"\." + re.escape(name) + r"\." + _TMP_RANDOM + r"(?:\.(\d+))?\.tmp")
+
+
+def _process_alive(pid):
+    if pid == os.getpid():
+        return True  # maybe another thread of this process saving the same path right now
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else
+    return True
+
+
+def _stale_temp_files(path):
+    """The temporary files of earlier saves to ``path`` whose writer is gone (killed mid-write).
+
+    Only names of ``save``'s own scheme for this very file name match; a file
+    whose writing process still runs (its pid is in the name) is left alone.
+    """
+    directory, name = os.path.split(os.path.abspath(path))
+    pattern = _temp_pattern(name)
+    stale = []
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return stale
+    for entry in entries:
+        m = pattern.fullmatch(entry)
+        if m is None or (m.group(1) is not None and _process_alive(int(m.group(1)))):
+            continue
+        full = os.path.join(directory, entry)
+        if os.path.isfile(full) and not os.path.islink(full):
+            stale.append(full)
+    return stale
+
+
 def save(obj, f):
     """Write ``obj`` (e.g. a ``state_dict``) to ``f`` as ``.npz``, atomically.
 
@@ -125,7 +179,9 @@ def save(obj, f):
         Not a whole ``Module`` or optimizer: save its ``state_dict()``.
     f : str, os.PathLike or a binary file object
         A path is used exactly as given (no suffix is added, ``.pt`` is fine); its
-        directory must exist.
+        directory must exist. The data go to a hidden temporary file next to it,
+        renamed over it once complete; temporary files that earlier saves to the
+        same path left behind when they were killed are removed first.
     """
     arrays = {}
     root = _encode(obj, [], arrays)
@@ -138,7 +194,13 @@ def save(obj, f):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the directory {directory!r} of {path!r} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    for stale in _stale_temp_files(path):
+        try:
+            os.unlink(stale)
+        except OSError:
+            pass  # gone already, or not ours to remove: never a reason to fail the save
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=f".{os.getpid()}.tmp",
+                               dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             _write_npz(f, arrays)
@@ -169,6 +231,75 @@ def _check_map_location(map_location):
     _check_device(map_location, "load(map_location=...)")
 
 
+def _damaged(path, what):
+    return ValueError(f"load: {path!r} is damaged: {what}")
+
+
+def _read_member(zf, info, path, total):
+    """One ``.npy`` member as an ndarray, its header checked against the bytes it holds before reading data."""
+    fmt = np.lib.format
+    with zf.open(info) as f:
+        try:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(f)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = fmt.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+        except (ValueError, OSError, EOFError, SyntaxError, TypeError) as e:
+            raise _damaged(path, f"the header of its member {info.filename!r} is not a valid .npy header ({e})") \
+                from None
+        if dtype.hasobject:
+            raise _damaged(path, f"its member {info.filename!r} holds Python objects (dtype {dtype}), which "
+                                 "checkpoints never contain and which would need pickle to load")
+        count = 1
+        for s in shape:
+            count *= int(s)
+        need = count * dtype.itemsize
+        have = info.file_size - f.tell()
+        if need != have:
+            raise _damaged(path, f"the header of its member {info.filename!r} claims shape {tuple(shape)} of "
+                                 f"{dtype} ({need:,} bytes), but the member holds {have:,} bytes of data")
+    if info.compress_type == zipfile.ZIP_STORED and total is not None and info.file_size > total:
+        raise _damaged(path, f"its member {info.filename!r} claims {info.file_size:,} bytes, more than the file holds")
+    with zf.open(info) as f:  # the header is sound: read it again with the data, into one array
+        try:
+            return np.lib.format.read_array(f, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise _damaged(path, f"its member {info.filename!r} cannot be read ({e})") from None
+
+
+def _read_npz(f, path):
+    """Every member of the ``.npz`` ``f`` (a path or a binary file object), each header checked first."""
+    if hasattr(f, "read"):
+        start = f.tell() if f.seekable() else None
+        head = f.read(6)
+        if start is not None:
+            f.seek(start)
+            total = f.seek(0, os.SEEK_END) - start
+            f.seek(start)
+        else:
+            total = None
+    else:
+        with open(f, "rb") as fh:
+            head = fh.read(6)
+        total = os.path.getsize(f)
+    if head == b"\x93NUMPY":
+        raise ValueError(f"load: {path!r} is a .npy file (a single array, from numpy.save), not an .npz checkpoint; "
+                         "read it with numpy.load, or write checkpoints with save")
+    try:
+        with zipfile.ZipFile(f) as zf:
+            arrays = {}
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise _damaged(path, f"its member {info.filename!r} is not a .npy array")
+                arrays[info.filename[:-4]] = _read_member(zf, info, path, total)
+            return arrays
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as e:
+        raise ValueError(f"load: {path!r} is not a readable .npz checkpoint ({type(e).__name__}: {e})") from e
+
+
 def load(f, map_location=None, weights_only=None, mmap=None):
     """Read a checkpoint written by ``save`` (Tensors come back as Tensors, ndarrays as ndarrays).
 
@@ -176,6 +307,8 @@ def load(f, map_location=None, weights_only=None, mmap=None):
     Nothing is pickled: a file cannot run code when loaded (so ``weights_only``
     changes nothing). ``map_location`` may be None, ``"cpu"``, ``device("cpu")``
     or a dict mapping to the CPU; anything else names a device this build lacks.
+    A file that is not such a checkpoint, or is damaged, raises ``ValueError``
+    saying why.
     """
     _check_map_location(map_location)
     if hasattr(f, "read"):
@@ -184,20 +317,31 @@ def load(f, map_location=None, weights_only=None, mmap=None):
         path = f = os.fspath(f)
         if not os.path.exists(path):
             raise FileNotFoundError(f"load: no checkpoint at {path!r}")
-    try:
-        with np.load(f, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise ValueError(f"load: {path!r} is not a readable .npz checkpoint ({type(e).__name__}: {e})") from e
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"load: {path!r} is a directory, not a checkpoint file")
+    arrays = _read_npz(f, path)
     if _STRUCTURE not in arrays:
         return {k: from_numpy(v) for k, v in arrays.items()}
+    raw = arrays.pop(_STRUCTURE)
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _damaged(path, f"its {_STRUCTURE} member is a {raw.dtype} array of shape {raw.shape}, not the "
+                             "bytes of a JSON document")
     try:
-        doc = json.loads(arrays.pop(_STRUCTURE).tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"load: {path!r} is damaged: its {_STRUCTURE} member is not valid JSON ({e})") from e
+        doc = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise _damaged(path, f"its {_STRUCTURE} member is not valid JSON ({type(e).__name__}: {e})") from None
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT or "root" not in doc:
         raise ValueError(f"load: {path!r} is not a checkpoint written by nn.save")
-    if doc.get("version", 0) > _VERSION:
-        raise ValueError(f"load: {path!r} has format version {doc['version']}; this version of autograd-core "
+    version = doc.get("version", 0)
+    if not isinstance(version, int):
+        raise _damaged(path, f"its format version is {version!r}, not a number")
+    if version > _VERSION:
+        raise ValueError(f"load: {path!r} has format version {version}; this version of autograd-core "
                          f"reads versions up to {_VERSION}")
-    return _decode(doc["root"], arrays, repr(path))
+    try:
+        return _decode(doc["root"], arrays, repr(path))
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as e:
+        if isinstance(e, ValueError) and str(e).startswith("load:"):
+            raise
+        raise _damaged(path, f"its {_STRUCTURE} member does not describe a checkpoint "
+                             f"({type(e).__name__}: {e})") from None

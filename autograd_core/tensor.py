@@ -468,9 +468,6 @@ class Tensor:
     def relu_(self):
         return _E.inplace(self, "relu_", _E.Relu)
 
-    def clamp_(self, min=None, max=None):
-        return _E.inplace(self, "clamp_", _E.Clamp, min=min, max=max)
-
     def zero_(self):
         return _E.fill_inplace(self, 0, "zero_")
 
@@ -502,14 +499,24 @@ class Tensor:
     def __ge__(self, other):
         return _E.ge(self, other)
 
+    # bitwise on integers, logical on bools (as in PyTorch)
     def __invert__(self):
-        return _E.logical_not(self)
+        return _E.bitwise_not(self)
 
     def __and__(self, other):
-        return _E.logical_and(self, other)
+        return _E.bitwise_and(self, other)
+
+    __rand__ = __and__
 
     def __or__(self, other):
-        return _E.logical_or(self, other)
+        return _E.bitwise_or(self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return _E.bitwise_xor(self, other)
+
+    __rxor__ = __xor__
 
     def __getitem__(self, index):
         return _I.getitem(self, index)

@@ -52,10 +52,16 @@ SAMPLES = {
     "binary_cross_entropy_with_logits": lambda: ag.binary_cross_entropy_with_logits(
         _x((4,)), ag.tensor([0.0, 1.0, 1.0, 0.0])
     ),
+    "bitwise_and": lambda: ag.bitwise_and(ag.tensor([6, 3]), ag.tensor([3, 5])),
+    "bitwise_not": lambda: ag.bitwise_not(ag.tensor([6, 3])),
+    "bitwise_or": lambda: ag.bitwise_or(ag.tensor([6, 3]), ag.tensor([3, 5])),
+    "bitwise_xor": lambda: ag.bitwise_xor(ag.tensor([6, 3]), ag.tensor([3, 5])),
     "broadcast_to": lambda: ag.broadcast_to(_x((3, 1)), (3, 4)),
     "cat": lambda: ag.cat([_x(), _x(seed=1)], 1),
     "concatenate": lambda: ag.concatenate([_x(), _x(seed=1)]),
     "clamp": lambda: ag.clamp(_x(), 0.8, 1.5),
+    "clamp (tensor bounds)": lambda: ag.clamp(_x(), _x((6,), seed=1) - 0.5, _x((6,), seed=2) + 0.5),
+    "remainder (tensor divisor)": lambda: ag.remainder(_x(), _x(seed=1)),
     "clip": lambda: ag.clip(_x(), 0.8, 1.5),
     "clone": lambda: ag.clone(_x()),
     "conv1d": lambda: ag.conv1d(_x((2, 3, 8)), _x((4, 3, 3))),

@@ -4,7 +4,8 @@ Each module declares its public ops once, in its ``__all__``, and marks with
 ``@method`` / ``@functional`` (``_declare.py``) the ones that are also Tensor
 methods or ``nn.functional`` entries. Everything else is derived here:
 
-- ``PUBLIC``: name -> op for every module's ``__all__`` (``autograd_core.<name>``);
+- ``PUBLIC``: name -> op for every module's ``__all__`` (``autograd_core.<name>``), its tensor
+  arguments checked (``_inputs.py``: a list gets a ``TypeError`` naming the argument);
 - ``install_methods(Tensor)``: the Tensor methods;
 - ``FUNCTIONAL``: name -> op for ``nn.functional``.
 
@@ -14,6 +15,7 @@ To add a module, append it to ``MODULES``.
 from . import (elementwise, reduce, shape, linalg, index, conv, pool, norm, loss,  # noqa: F401
                dropout, foreach, pointwise, sort, factory, cumulative, distance)
 from ._routes import log_routes, Route  # noqa: F401  (which kernel route conv / pool took)
+from ._inputs import checked
 
 MODULES = (elementwise, reduce, shape, linalg, index, conv, pool, norm, loss, dropout, foreach,
            pointwise, sort, factory, cumulative, distance)
@@ -46,7 +48,7 @@ def _methods():
     return table
 
 
-PUBLIC = _public()
+PUBLIC = {name: checked(op) for name, op in _public().items()}  # lists refused by name (_inputs.py)
 FUNCTIONAL = {name: op for name, op in PUBLIC.items() if getattr(op, "__nn_functional__", False)}
 METHODS = _methods()
 

@@ -34,7 +34,7 @@ from ..function import Function, ShapeError
 from ..tensor import Tensor
 from ..kernels import load as _load_kernels
 from . import _routes
-from ._common import as_tensor, compute_dtype, nchw_view, ntuple, shape_of, to_nhwc
+from ._common import as_tensor, check_dtypes, compute_dtype, nchw_view, ntuple, shape_of, to_nhwc
 from ._declare import functional
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "correlate2d", "convolve2d"]
@@ -520,6 +520,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     xs, ws = shape_of(input), shape_of(weight)
     p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups)
     _check_bias(op, bias, ws[0])
+    check_dtypes(op, input, weight=weight, bias=bias)
     OH = _out_size(xs[2], ws[2], p.sh, *pads[0], p.dh)
     OW = _out_size(xs[3], ws[3], p.sw, *pads[1], p.dw)
     return Conv2d.apply(input, weight, bias, p, (OH, OW))
@@ -537,6 +538,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     xs, ws = shape_of(input), shape_of(weight)
     p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=1)
     _check_bias(op, bias, ws[0])
+    check_dtypes(op, input, weight=weight, bias=bias)
     L = _out_size(xs[2], ws[2], p.sw, *pads[1], p.dw)
     x4 = as_tensor(input).unsqueeze(2)
     w4 = as_tensor(weight).unsqueeze(2)
@@ -579,6 +581,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                          f"stride ({sh}, {sw}), padding {padding!r}: reduce the padding")
     Co = ws[1] * groups
     _check_bias(op, bias, Co)
+    check_dtypes(op, input, weight=weight, bias=bias)
     # the conv whose input gradient this is: weight (C_in, C_out/groups, ...) is that conv's weight
     out = ConvTranspose2d.apply(input, weight, p, (OH, OW))
     if bias is not None:
@@ -609,7 +612,9 @@ def _image_and_kernel(op, input, kernel, padding):
         raise ShapeError(f"{op}: input and kernel must be 2-D (H, W) and (kH, kW), got shapes {xs} and {ks}")
     if padding == "full":
         padding = (ks[0] - 1, ks[1] - 1)
-    return as_tensor(input).reshape(1, 1, *xs), as_tensor(kernel).reshape(1, 1, *ks), padding
+    x, k = as_tensor(input), as_tensor(kernel)
+    dt = np.result_type(x.dtype, k.dtype)  # the lecture's functions promote as numpy does (conv2d would refuse)
+    return x.to(dt).reshape(1, 1, *xs), k.to(dt).reshape(1, 1, *ks), padding
 
 
 def correlate2d(input, kernel, stride=1, padding=0):

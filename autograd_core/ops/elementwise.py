@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .. import _threads
+from .. import _settings, _threads
 from ..function import Function, _state, ShapeError
 from ..tensor import Tensor
 from . import fused as _fused
@@ -24,6 +24,7 @@ __all__ = [
     "relu", "leaky_relu", "elu", "softplus", "hardshrink", "square", "reciprocal", "clamp", "clip", "maximum", "minimum",
     "where", "clone", "sign", "floor_divide", "remainder", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
     "logical_and", "logical_or", "isnan", "isfinite", "allclose", "equal",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
     "negative", "divide", "multiply", "subtract", "absolute",
 ]
 
@@ -41,6 +42,19 @@ def _arr(x):
     if isinstance(x, np.ndarray):
         return x
     return Tensor(x).data
+
+
+def _sign(a):
+    """-1, 0 or 1 in ``a``'s dtype, with 0 at NaN (PyTorch's ``sign``; numpy's gives NaN)."""
+    if a.dtype.kind != "f":
+        return np.sign(a)
+    return (np.greater(a, 0).astype(a.dtype) - np.less(a, 0)).astype(a.dtype, copy=False)
+
+
+def _float(a):
+    """``a`` for a float op: integer and bool arrays become the default float dtype (float32 unless
+    ``set_default_dtype``), as ``torch.sigmoid(int_tensor)`` does; float arrays are returned as they are."""
+    return a if a.dtype.kind in "fc" else a.astype(_settings.dtype)
 
 
 # --------------------------------------------------------------------------- binary arithmetic
@@ -82,11 +96,18 @@ class Mul(Function):
         return (g * b if need[0] else None), (g * a if need[1] else None)
 
 
+def _float64_operand(x):
+    return isinstance(x, (np.ndarray, np.generic)) and x.dtype == np.float64
+
+
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a / b
+        out = a / b
+        if out.dtype == np.float64 and not (_float64_operand(a) or _float64_operand(b)):
+            out = out.astype(_settings.dtype)  # integers (and Python numbers) divide to the default float dtype
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -133,31 +154,39 @@ class Pow(Function):
         return ga, gb
 
 
+def _shares(ctx, a, b, loses_a, loses_b):
+    """The shares of the gradient of maximum/minimum for ``a`` and ``b`` (PyTorch's rule): all of it for the
+    winner, half each on a tie, 0 for the loser, and all of it for both where either is NaN (a NaN is
+    neither smaller, larger nor equal)."""
+    need = ctx.needs_input_grad
+    if not need:  # not recorded
+        return
+    dt = np.result_type(a, b, np.float32)
+    tie = 0.5 * np.equal(a, b)
+    ctx.shares = tuple((1.0 - lose(a, b) - tie).astype(dt, copy=False) if n else None
+                       for lose, n in zip((loses_a, loses_b), need))
+
+
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
-        # share of the gradient that goes to ``a``: 1 where a wins, 1/2 on ties (PyTorch's rule)
-        ctx.share = (np.greater(a, b) + 0.5 * np.equal(a, b)).astype(np.result_type(a, b, np.float32))
+        _shares(ctx, a, b, np.less, np.greater)
         return np.maximum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        s = ctx.share
-        need = ctx.needs_input_grad
-        return (g * s if need[0] else None), (g * (1.0 - s) if need[1] else None)
+        return tuple(None if s is None else g * s for s in ctx.shares)
 
 
 class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.share = (np.less(a, b) + 0.5 * np.equal(a, b)).astype(np.result_type(a, b, np.float32))
+        _shares(ctx, a, b, np.greater, np.less)
         return np.minimum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        s = ctx.share
-        need = ctx.needs_input_grad
-        return (g * s if need[0] else None), (g * (1.0 - s) if need[1] else None)
+        return tuple(None if s is None else g * s for s in ctx.shares)
 
 
 _MASK_INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64, np.dtype(np.float16): np.int16}
@@ -258,7 +287,7 @@ class Neg(Function):
 class Abs(Function):
     @staticmethod
     def forward(ctx, a):
-        ctx.sign = np.sign(a)
+        ctx.sign = _sign(a)  # 0 at 0 and at NaN, as PyTorch's gradient
         return np.abs(a)
 
     @staticmethod
@@ -269,7 +298,7 @@ class Abs(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, a):
-        out = np.exp(a)
+        out = np.exp(_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -282,6 +311,7 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _float(a)
         ctx.save_for_backward(a)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(a)
@@ -296,7 +326,7 @@ class Sqrt(Function):
     @staticmethod
     def forward(ctx, a):
         with np.errstate(invalid="ignore"):
-            out = np.sqrt(a)
+            out = np.sqrt(_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -309,6 +339,7 @@ class Sqrt(Function):
 class Sin(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _float(a)
         ctx.save_for_backward(a)
         return np.sin(a)
 
@@ -321,6 +352,7 @@ class Sin(Function):
 class Cos(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _float(a)
         ctx.save_for_backward(a)
         return np.cos(a)
 
@@ -333,7 +365,7 @@ class Cos(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, a):
-        out = np.tanh(a)
+        out = np.tanh(_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -352,7 +384,7 @@ def _sigmoid(a):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
-        out = _sigmoid(a)
+        out = _sigmoid(_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -363,7 +395,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """``max(a, 0)``; the gradient passes where ``a > 0`` (0 at 0 and for NaN, as in PyTorch).
+    """``max(a, 0)``; the gradient passes where ``a > 0`` and where ``a`` is NaN (0 at 0), as in PyTorch.
 
     Large dense arrays take one Numba pass writing the output and a bool mask
     (memory order kept, so channels-last activations stay channels-last);
@@ -388,7 +420,7 @@ class Relu(Function):
                 ctx.mask = keep
                 return out
         out = np.maximum(a, 0)
-        ctx.mask = select_mask(out > 0, out.dtype)
+        ctx.mask = select_mask(out != 0, out.dtype)  # out is > 0, 0 or NaN: NaN passes, as in PyTorch
         return out
 
     @staticmethod
@@ -399,6 +431,7 @@ class Relu(Function):
 class LeakyRelu(Function):
     @staticmethod
     def forward(ctx, a, negative_slope=0.01):
+        a = _float(a)
         # the derivative as a factor, built without a branchy np.where: 1 or the slope
         ctx.factor = ((a > 0) * (1 - negative_slope) + negative_slope).astype(a.dtype, copy=False)
         return a * ctx.factor
@@ -411,7 +444,8 @@ class LeakyRelu(Function):
 class Elu(Function):
     @staticmethod
     def forward(ctx, a, alpha=1.0):
-        ctx.mask = a > 0
+        a = _float(a)
+        ctx.mask = ~(a <= 0)  # NaN takes the linear branch's gradient, as in PyTorch
         ctx.alpha = alpha
         out = np.where(ctx.mask, a, alpha * np.expm1(np.minimum(a, 0)))
         ctx.save_for_backward(out)
@@ -429,6 +463,7 @@ class Softplus(Function):
 
     @staticmethod
     def forward(ctx, a, beta=1.0, threshold=20.0):
+        a = _float(a)
         z = a * beta
         ctx.linear = z > threshold
         ctx.beta = beta
@@ -474,6 +509,71 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, g):
         return Mask.apply(g, ctx.mask)
+
+
+def _bound(a, v):
+    """A clamp bound as an operand: integer bounds take a float input's dtype (PyTorch keeps the input's
+    float dtype for an int32 bound, where numpy would promote float32 to float64)."""
+    if isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "biu" and a.dtype.kind == "f":
+        return v.astype(a.dtype)
+    return v
+
+
+class ClampBounds(Function):
+    """``clamp`` with tensor (or array) bounds ``lo``/``hi`` (either may be None); differentiable in all three.
+
+    PyTorch's gradients: ``a`` gets it where ``lo <= a <= hi``; ``lo`` where
+    ``a < lo < hi``; ``hi`` where ``a > hi`` or ``hi < lo`` (then every output
+    is ``hi``). With ``lo == hi`` and ``a < lo`` none of them gets it.
+    """
+
+    @staticmethod
+    def forward(ctx, a, lo=None, hi=None):
+        if lo is None and hi is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        lo, hi = _bound(a, lo), _bound(a, hi)
+        out = a if lo is None else np.maximum(a, lo)
+        if hi is not None:
+            out = np.minimum(out, hi)
+        need = ctx.needs_input_grad
+        if need:
+            shape = out.shape
+            keep = np.ones(shape, bool)
+            if lo is not None:
+                keep &= a >= lo
+            if hi is not None:
+                keep &= a <= hi
+            masks = [keep, None, None]
+            if len(need) > 1 and need[1]:
+                masks[1] = np.broadcast_to(a < lo if hi is None else (a < lo) & (lo < hi), shape)
+            if len(need) > 2 and need[2]:
+                masks[2] = np.broadcast_to(a > hi if lo is None else (a > hi) | (hi < lo), shape)
+            ctx.masks = masks
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(None if m is None or not n else Mask.apply(g, m)
+                     for m, n in zip(ctx.masks, ctx.needs_input_grad))
+
+
+class Remainder(Function):
+    """``a - b * floor(a / b)`` (the sign of ``b``, Python's and PyTorch's ``%``); d/da = 1, d/db = -floor(a / b)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        need = ctx.needs_input_grad
+        if len(need) > 1 and need[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ctx.quotient = np.floor_divide(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        # floor(a / b) is piecewise constant: a constant here is exact almost everywhere
+        return (g if need[0] else None), (g * -ctx.quotient if need[1] else None)
 
 
 class Cast(Function):
@@ -646,16 +746,20 @@ def clamp(input, min=None, max=None):
 
     With ``min > max`` every element becomes ``max``, as in PyTorch.
 
-    ``min``/``max`` may be numbers or tensors (tensors go through maximum/minimum).
+    ``min``/``max`` may be numbers or tensors; tensor bounds get gradients too
+    (``ClampBounds``), and an integer bound keeps a float input's dtype.
     """
     if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
-        out = input
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        return ClampBounds.apply(input, min, max)
     return Clamp.apply(input, min=min, max=max)
+
+
+@method
+def clamp_(input, min=None, max=None):  # a Tensor method only, as in PyTorch
+    """``clamp`` in place; tensor bounds receive their gradients as in ``clamp``."""
+    if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
+        return inplace(input, "clamp_", ClampBounds, min, max)
+    return inplace(input, "clamp_", Clamp, min=min, max=max)
 
 
 clip = clamp
@@ -716,7 +820,8 @@ def contiguous(input, memory_format=None):  # a Tensor method only, as in PyTorc
 
 @method
 def sign(input):
-    return _wrap(np.sign(_arr(input)))
+    """-1, 0 or 1; 0 for NaN, as in PyTorch."""
+    return _wrap(_sign(_arr(input)))
 
 
 @method
@@ -726,7 +831,8 @@ def floor_divide(input, other):
 
 @method
 def remainder(input, other):
-    return _wrap(np.remainder(_arr(input), _data(other)))
+    """``input % other`` with the sign of ``other`` (Python's and PyTorch's rule); differentiable in both."""
+    return Remainder.apply(input if isinstance(input, (Tensor, np.ndarray)) else _arr(input), other)
 
 
 # comparisons and logic: no gradient, boolean results
@@ -762,8 +868,8 @@ def ge(input, other):
 
 @method
 def logical_not(input):
-    a = _arr(input)
-    return _wrap(np.logical_not(a) if a.dtype == np.bool_ else np.invert(a))
+    """True where ``input`` is zero (False), for any dtype: a bool tensor, as in PyTorch."""
+    return _wrap(np.logical_not(_arr(input)))
 
 
 @method
@@ -774,6 +880,39 @@ def logical_and(input, other):
 @method
 def logical_or(input, other):
     return _wrap(np.logical_or(_arr(input), _data(other)))
+
+
+def _bitwise(name, ufunc, *operands):
+    for x in operands:
+        dt = np.asarray(x).dtype  # Python ints and bools count as integers
+        if dt.kind not in "biu":
+            raise TypeError(f"{name}: expects integer or bool tensors, got dtype {dt}; for the truth values "
+                            f"of other tensors use logical_{name[len('bitwise_'):]}")
+    return _wrap(ufunc(*operands))
+
+
+@method
+def bitwise_and(input, other):
+    """``input & other``: bitwise AND of integers, logical AND of bools (as in PyTorch)."""
+    return _bitwise("bitwise_and", np.bitwise_and, _arr(input), _data(other))
+
+
+@method
+def bitwise_or(input, other):
+    """``input | other``: bitwise OR of integers, logical OR of bools."""
+    return _bitwise("bitwise_or", np.bitwise_or, _arr(input), _data(other))
+
+
+@method
+def bitwise_xor(input, other):
+    """``input ^ other``: bitwise XOR of integers, logical XOR of bools."""
+    return _bitwise("bitwise_xor", np.bitwise_xor, _arr(input), _data(other))
+
+
+@method
+def bitwise_not(input):
+    """``~input``: bitwise NOT of integers, logical NOT of bools."""
+    return _bitwise("bitwise_not", np.invert, _arr(input))
 
 
 @method

@@ -14,7 +14,7 @@ import numpy as np
 from ..function import Function, ShapeError
 from ..tensor import Tensor
 from . import fused as _fused
-from ._common import shape_of
+from ._common import check_dtypes, shape_of
 from ._declare import functional, method
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "linear", "addmm", "addmv", "addr", "baddbmm", "outer", "ger",
@@ -402,6 +402,7 @@ def linear(input, weight, bias=None):
             f"must equal in_features = weight.shape[1] ({ws[1] if len(ws) == 2 else '?'})")
     if bias is not None and shape_of(bias) != ws[:1]:
         raise ShapeError(f"linear: bias has shape {shape_of(bias)}, expected ({ws[0]},) = (out_features,)")
+    check_dtypes("linear", input, weight=weight, bias=bias)
     if len(xs) == 1:
         return Linear.apply(input.reshape(1, -1) if isinstance(input, Tensor) else np.reshape(input, (1, -1)),
                             weight, bias).reshape(ws[0])

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _threads
 from ..function import Function, ShapeError, is_grad_enabled
 from ..utils.checkpoint import is_recomputing
-from ._common import array_of, shape_of
+from ._common import array_of, check_dtypes, shape_of
 from ._declare import functional
 
 __all__ = ["batch_norm"]
@@ -208,6 +208,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if v is not None and shape_of(v) != (c,):
             raise ShapeError(f"batch_norm: {name} has shape {shape_of(v)}, expected ({c},) for an input with "
                              f"{c} channels (input shape {x.shape})")
+    check_dtypes("batch_norm", input, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    if training and x.shape[0] == 0:
+        # an empty batch: an empty result, running statistics unchanged, zero gradients (PyTorch)
+        out = input * 1.0 if weight is None else input * _bn_view(weight, x.ndim)
+        return out if bias is None else out + _bn_view(bias, x.ndim)
     if training:
         n = x.size // c
         if n <= 1:

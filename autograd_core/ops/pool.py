@@ -320,7 +320,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return_indices : bool
         Also return the flat index ``h * W + w`` of each maximum (int64), as PyTorch does.
 
-    Ties: the first maximum in the window (row-major) wins, and gets the gradient.
+    Ties: the first maximum in the window (row-major) wins, and gets the gradient; a window holding
+    NaNs gives NaN and sends the gradient to its last NaN, as PyTorch does.
     """
     op = "max_pool2d"
 

@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import _settings
 from ..function import Function, _state
 from ..tensor import Tensor
 from . import fused as _fused
@@ -45,6 +46,12 @@ def norm_dims(dim, ndim, op):
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: dimension listed twice in dim={dim!r}")
     return tuple(sorted(out))
+
+
+def _float(a):
+    """Integer and bool arrays in the default float dtype for reductions whose result is a float (mean, var,
+    softmax...), as in PyTorch."""
+    return a if a.dtype.kind in "fc" else a.astype(_settings.dtype)
 
 
 def _keep_shape(shape, dims):
@@ -94,6 +101,8 @@ class Mean(Function):
     def forward(ctx, a, dim=None, keepdim=False):
         axis = _setup(ctx, a, dim, keepdim, "mean")
         ctx.count = int(np.prod([a.shape[d] for d in ctx.dims])) if a.ndim else 1
+        if a.dtype.kind not in "fc":  # integers average to the default float dtype
+            return np.mean(a, axis=axis, keepdims=keepdim, dtype=_settings.dtype)
         out = _sum_kernel(a, axis, ctx.keep_shape, keepdim) if axis else None
         if out is not None:  # (a global average pool of channels-last memory, for one)
             out /= a.dtype.type(ctx.count)
@@ -113,6 +122,7 @@ def _var_count(ctx, a, correction):
 class Var(Function):
     @staticmethod
     def forward(ctx, a, dim=None, correction=1, keepdim=False):
+        a = _float(a)
         axis = _setup(ctx, a, dim, keepdim, "var")
         ctx.n, ctx.denom = _var_count(ctx, a, correction)
         ctx.save_for_backward(a)
@@ -129,6 +139,7 @@ class Var(Function):
 class Std(Function):
     @staticmethod
     def forward(ctx, a, dim=None, correction=1, keepdim=False):
+        a = _float(a)
         axis = _setup(ctx, a, dim, keepdim, "std")
         ctx.n, ctx.denom = _var_count(ctx, a, correction)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -181,8 +192,13 @@ class MaxDim(Function):
 
     @classmethod
     def forward(cls, ctx, a, dim, keepdim=False):
-        if a.ndim == 0:
-            a = a.reshape(1)
+        if a.ndim == 0:  # PyTorch: dim 0 (or -1) of a 0-d tensor is the tensor itself; keepdim keeps it 0-d
+            norm_dims(dim, 0, cls._op)
+            ctx.shape, ctx.keepdim, ctx.dims, ctx.keep_shape = (), True, (), ()
+            ctx.onehot = np.ones((), a.dtype)
+            idx = np.zeros((), np.int64)
+            ctx.mark_non_differentiable(idx)
+            return a.copy(), idx
         (d,) = norm_dims(dim, a.ndim, cls._op)
         if a.shape[d] == 0:
             raise ValueError(f"{cls._op}: cannot reduce dimension {d} of size 0 (shape {a.shape})")
@@ -211,6 +227,7 @@ class MinDim(MaxDim):
 class Logsumexp(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
+        a = _float(a)
         axis = _setup(ctx, a, dim, keepdim, "logsumexp")
         m = np.amax(a, axis=axis, keepdims=True) if a.size else np.zeros(ctx.keep_shape, a.dtype)
         m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
@@ -238,9 +255,12 @@ class Softmax(Function):
     def forward(ctx, a, dim):
         (d,) = norm_dims(dim, a.ndim, "softmax")
         ctx.dim = d
-        ctx.kernel = _rows_kernel(a, d)
+        a = _float(a)
+        ctx.kernel = a.size > 0 and _rows_kernel(a, d)
         if ctx.kernel:
             out = _fused.softmax_last(a, log=False)
+        elif a.size == 0:  # nothing to normalise (PyTorch returns the empty tensor)
+            out = a.copy()
         else:  # the reference path
             e = np.exp(a - np.amax(a, axis=d, keepdims=True))
             out = e / np.sum(e, axis=d, keepdims=True)
@@ -262,9 +282,12 @@ class LogSoftmax(Function):
     def forward(ctx, a, dim):
         (d,) = norm_dims(dim, a.ndim, "log_softmax")
         ctx.dim = d
-        ctx.kernel = _rows_kernel(a, d)
+        a = _float(a)
+        ctx.kernel = a.size > 0 and _rows_kernel(a, d)
         if ctx.kernel:
             out = _fused.softmax_last(a, log=True)
+        elif a.size == 0:
+            out = a.copy()
         else:  # the reference path
             m = np.amax(a, axis=d, keepdims=True)
             m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
@@ -293,21 +316,34 @@ def mean(input, dim=None, keepdim=False):
     return Mean.apply(input, dim=dim, keepdim=keepdim)
 
 
-def _correction(unbiased, correction):
+def _var_args(op, dim, unbiased, correction):
+    """(dim, correction) from PyTorch's two signatures: ``var(dim, unbiased, keepdim)`` and ``var(unbiased)``
+    (a bool first argument is ``unbiased``, not a dimension)."""
+    if isinstance(dim, (bool, np.bool_)):
+        if unbiased is not None:
+            raise TypeError(f"{op}: got unbiased twice (a bool as the first argument is unbiased, then "
+                            f"unbiased={unbiased!r})")
+        dim, unbiased = None, bool(dim)
     if correction is not None:
-        return correction
-    return 1 if unbiased is None or unbiased else 0
+        if unbiased is not None:
+            raise TypeError(f"{op}: pass either unbiased or correction, not both")
+        return dim, correction
+    return dim, 1 if unbiased is None or unbiased else 0
 
 
 @method
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Variance; ``correction=1`` (the default, like PyTorch) divides by N - 1."""
-    return Var.apply(input, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
+    """Variance; ``correction=1`` (the default, like PyTorch) divides by N - 1; ``var(False)`` or
+    ``unbiased=False`` by N."""
+    dim, correction = _var_args("var", dim, unbiased, correction)
+    return Var.apply(input, dim=dim, correction=correction, keepdim=keepdim)
 
 
 @method
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return Std.apply(input, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
+    """Standard deviation; arguments as in ``var``."""
+    dim, correction = _var_args("std", dim, unbiased, correction)
+    return Std.apply(input, dim=dim, correction=correction, keepdim=keepdim)
 
 
 @method
@@ -402,14 +438,22 @@ def argmin(input, dim=None, keepdim=False):
     return _arg(np.argmin, "argmin", input, dim, keepdim)
 
 
+def _truth(fn, name, input, dim, keepdim):
+    a = input.data if isinstance(input, Tensor) else np.asarray(input)
+    axis = None if dim is None else norm_dims(dim, a.ndim, name)
+    if a.ndim == 0:  # dim 0 of a 0-d tensor is the tensor itself (PyTorch)
+        axis = None
+    return _wrap(np.asarray(fn(a, axis=axis, keepdims=keepdim and a.ndim > 0)))
+
+
 @method
 def all(input, dim=None, keepdim=False):
-    a = input.data if isinstance(input, Tensor) else np.asarray(input)
-    return _wrap(np.all(a, axis=None if dim is None else norm_dims(dim, a.ndim, "all"), keepdims=keepdim))
+    """Whether every element (along ``dim``) is true (non-zero)."""
+    return _truth(np.all, "all", input, dim, keepdim)
 
 
 @method
 def any(input, dim=None, keepdim=False):
-    a = input.data if isinstance(input, Tensor) else np.asarray(input)
-    return _wrap(np.any(a, axis=None if dim is None else norm_dims(dim, a.ndim, "any"), keepdims=keepdim))
+    """Whether some element (along ``dim``) is true (non-zero)."""
+    return _truth(np.any, "any", input, dim, keepdim)
 

@@ -143,18 +143,32 @@ def sum_to(x, shape):
     return SumTo.apply(x, shape)
 
 
+def _legacy_empty(a, ndim):
+    """PyTorch's legacy empty tensor: shape (0,) among tensors of another rank; cat skips it."""
+    return a.shape == (0,) and ndim != 1
+
+
 class Cat(Function):
     @staticmethod
     def forward(ctx, *arrays, dim=0):
-        ctx.sizes = [a.shape[dim] for a in arrays]
+        nd = max(a.ndim for a in arrays)
+        skip = [_legacy_empty(a, nd) for a in arrays]
+        ctx.sizes = [0 if s else a.shape[dim] for a, s in zip(arrays, skip)]
+        ctx.skip = skip
         ctx.dim = dim
-        return np.concatenate(arrays, axis=dim)
+        kept = [a for a, s in zip(arrays, skip) if not s]
+        out = np.concatenate(kept, axis=dim)
+        dt = np.result_type(*arrays)  # a skipped tensor still takes part in the type promotion
+        return out if out.dtype == dt else out.astype(dt)
 
     @staticmethod
     def backward(ctx, g):
         out, start = [], 0
         pre = (slice(None),) * ctx.dim
-        for n, need in zip(ctx.sizes, ctx.needs_input_grad):
+        for n, need, skip in zip(ctx.sizes, ctx.needs_input_grad, ctx.skip):
+            if skip:
+                out.append(Tensor._wrap(np.zeros((0,), g.dtype)) if need else None)
+                continue
             out.append(g[pre + (slice(start, start + n),)] if need else None)
             start += n
         return tuple(out)
@@ -258,6 +272,8 @@ def permute(input, *dims):
 def transpose(input, dim0, dim1):
     nd = input.ndim
     d0, d1 = _norm_dim(dim0, nd, "transpose"), _norm_dim(dim1, nd, "transpose")
+    if nd == 0:  # transpose(x, 0, 0) of a 0-d tensor is x (PyTorch)
+        return input
     perm = list(range(nd))
     perm[d0], perm[d1] = perm[d1], perm[d0]
     return permute(input, tuple(perm))
@@ -348,13 +364,18 @@ def _seq_arrays(tensors, op):
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension ``dim``."""
     tensors = _seq_arrays(tensors, "cat")
-    nd = tensors[0].ndim
+    # PyTorch skips legacy empty tensors of shape (0,) when the others have another rank
+    top = max(t_.ndim for t_ in tensors)
+    k = next((i for i, t_ in enumerate(tensors) if not _legacy_empty(t_, top)), 0)
+    nd = tensors[k].ndim
     d = _norm_dim(dim, nd, "cat")
-    ref = tensors[0].shape
+    ref = tensors[k].shape
     for i, t_ in enumerate(tensors):
+        if _legacy_empty(t_, nd):
+            continue
         if t_.ndim != nd or any(a != b for j, (a, b) in enumerate(zip(t_.shape, ref)) if j != d):
             raise ShapeError(
-                f"cat: tensor {i} has shape {tuple(t_.shape)} but tensor 0 has shape {tuple(ref)}; "
+                f"cat: tensor {i} has shape {tuple(t_.shape)} but tensor {k} has shape {tuple(ref)}; "
                 f"all sizes must match except along dim {dim}")
     return Cat.apply(*tensors, dim=d)
 
@@ -375,11 +396,40 @@ def stack(tensors, dim=0):
     return Stack.apply(*tensors, dim=d)
 
 
+def _pad_index(n, lo, hi, mode, d, pad):
+    """Indices into an axis of size ``n`` for a (``lo``, ``hi``) pad in ``mode``; negative pads crop.
+
+    As PyTorch: reflect and replicate pad from the whole axis, then crop; circular crops first, then
+    wraps around what is left (each pad at most that size).
+    """
+    np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+    size = n + lo + hi
+    if mode == "circular":
+        base = np.arange(max(-lo, 0), n - max(-hi, 0))
+        m = len(base)
+        if size < 0 or m < 0 or (m == 0 and max(lo, hi) > 0) or max(lo, hi) > m:
+            raise ValueError(
+                f"pad: circular padding ({lo}, {hi}) of dimension {d} (size {n}) would wrap around more than once "
+                f"or leave a negative size: after cropping by the negative pads, {max(m, 0)} element(s) remain, "
+                "and each positive pad must be at most that")
+        return np.pad(base, (max(lo, 0), max(hi, 0)), mode=np_mode) if m else base
+    if mode == "reflect" and max(lo, hi) >= n:
+        raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the size {n} of dimension {d}")
+    if size < 1:
+        raise ValueError(f"pad: padding {pad} leaves dimension {d} (size {n}) with size {size}; it must stay "
+                         "at least 1")
+    if n == 0:
+        raise ValueError(f"pad: {mode} padding of dimension {d} needs a non-empty input, got size 0")
+    idx = np.pad(np.arange(n), (max(lo, 0), max(hi, 0)), mode=np_mode)
+    return idx[max(-lo, 0):len(idx) - max(-hi, 0)]
+
+
 @functional
 def pad(input, pad, mode="constant", value=0.0):
     """Pad like ``torch.nn.functional.pad``: ``pad`` lists (before, after) pairs from the last dim.
 
-    ``mode`` is 'constant' (negative pads crop), 'reflect', 'replicate' or 'circular'.
+    ``mode`` is 'constant', 'reflect', 'replicate' or 'circular'; a negative pad crops, in every mode
+    (reflect and replicate pad from the whole input, then crop; circular crops first, as PyTorch does).
     """
     pad = tuple(int(p) for p in pad)
     nd = input.ndim
@@ -388,21 +438,14 @@ def pad(input, pad, mode="constant", value=0.0):
             f"pad: the padding must have an even length of at most 2 * ndim = {2 * nd}, got {pad}")
     if mode == "constant":
         return PadConstant.apply(input, pad, value=value)
-    np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}.get(mode)
-    if np_mode is None:
+    if mode not in ("reflect", "replicate", "circular"):
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     index = []
     for d in range(nd):
         i = nd - 1 - d
         n = input.shape[d]
         if i < len(pad) // 2:
-            lo, hi = pad[2 * i], pad[2 * i + 1]
-            if min(lo, hi) < 0:
-                raise ValueError(f"pad: negative padding is only supported in 'constant' mode, got {pad}")
-            if mode == "reflect" and max(lo, hi) >= n:
-                raise ValueError(
-                    f"pad: reflect padding ({lo}, {hi}) must be smaller than the size {n} of dimension {d}")
-            idx = np.pad(np.arange(n), (lo, hi), mode=np_mode)
+            idx = _pad_index(n, pad[2 * i], pad[2 * i + 1], mode, d, pad)
         else:
             idx = np.arange(n)
         shp = [1] * nd
