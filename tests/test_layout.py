@@ -20,13 +20,15 @@ abs absolute add all allclose amax amin any argmax argmin broadcast_to clamp cli
 div divide dot elu equal eq exp expand expand_as flatten floor_divide ge gt isfinite isnan le leaky_relu
 log log_softmax logical_and logical_not logical_or logsumexp lt matmul max maximum mean min minimum mm mul
 multiply ne neg negative permute pow reciprocal relu remainder reshape reshape_as sigmoid sign sin softmax
-sqrt square squeeze std sub subtract sum t tanh transpose unsqueeze var view view_as where
+sqrt square squeeze std sub subtract sum t tanh transpose unsqueeze var view view_as where prelu
 """.split())
 TORCH_FUNCTIONAL = set("""
 adaptive_avg_pool1d adaptive_avg_pool2d avg_pool1d avg_pool2d batch_norm binary_cross_entropy
 binary_cross_entropy_with_logits conv1d conv2d conv_transpose1d conv_transpose2d cross_entropy dropout elu
 l1_loss leaky_relu linear log_softmax max_pool1d max_pool2d mse_loss nll_loss one_hot pad relu sigmoid
 softmax softplus tanh
+gelu silu mish hardswish hardsigmoid hardtanh relu6 logsigmoid softmin prelu selu celu softsign tanhshrink threshold
+glu softshrink rrelu
 """.split())
 
 
