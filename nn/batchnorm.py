@@ -1,4 +1,4 @@
-"""``BatchNorm1d`` and ``BatchNorm2d`` (Ioffe & Szegedy 2015)."""
+"""``BatchNorm1d``, ``BatchNorm2d`` and ``BatchNorm3d`` (Ioffe & Szegedy 2015)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
 class _BatchNorm(Module):
@@ -96,3 +96,9 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm over ``(N, C, H, W)`` input, per channel ``C`` (see ``BatchNorm1d``)."""
 
     _dims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch norm over ``(N, C, D, H, W)`` input, per channel ``C`` (see ``BatchNorm1d``)."""
+
+    _dims = (5,)

@@ -28,7 +28,7 @@ binary_cross_entropy_with_logits conv1d conv2d conv_transpose1d conv_transpose2d
 l1_loss leaky_relu linear log_softmax max_pool1d max_pool2d mse_loss nll_loss one_hot pad relu sigmoid
 softmax softplus tanh
 gelu silu mish hardswish hardsigmoid hardtanh relu6 logsigmoid softmin prelu selu celu softsign tanhshrink threshold
-glu softshrink rrelu
+glu softshrink rrelu layer_norm group_norm instance_norm local_response_norm normalize
 """.split())
 
 
