@@ -28,7 +28,10 @@ binary_cross_entropy_with_logits conv1d conv2d conv_transpose1d conv_transpose2d
 l1_loss leaky_relu linear log_softmax max_pool1d max_pool2d mse_loss nll_loss one_hot pad relu sigmoid
 softmax softplus tanh
 gelu silu mish hardswish hardsigmoid hardtanh relu6 logsigmoid softmin prelu selu celu softsign tanhshrink threshold
-glu softshrink rrelu layer_norm group_norm instance_norm local_response_norm normalize
+glu softshrink rrelu layer_norm group_norm instance_norm local_response_norm normalize smooth_l1_loss huber_loss
+kl_div soft_margin_loss multi_margin_loss multilabel_soft_margin_loss cosine_embedding_loss margin_ranking_loss
+pairwise_distance triplet_margin_loss triplet_margin_with_distance_loss poisson_nll_loss gaussian_nll_loss
+hinge_embedding_loss
 """.split())
 
 
