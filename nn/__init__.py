@@ -12,11 +12,11 @@ the list) plus its name in that module's ``__all__``.
 """
 
 from . import (parameter, module, container, linear, activation, dropout, batchnorm, normalization, conv, pooling,
-               sparse, loss, serialization)
+               padding, upsampling, sparse, loss, serialization)
 from . import functional, init, utils  # noqa: F401
 
 _LAYER_MODULES = (parameter, module, container, linear, activation, dropout, batchnorm, normalization, conv, pooling,
-                  sparse, loss, serialization)
+                  padding, upsampling, sparse, loss, serialization)
 
 __all__ = [name for mod in _LAYER_MODULES for name in mod.__all__] + ["functional", "init", "utils"]
 globals().update({name: getattr(mod, name) for mod in _LAYER_MODULES for name in mod.__all__})

@@ -31,7 +31,9 @@ gelu silu mish hardswish hardsigmoid hardtanh relu6 logsigmoid softmin prelu sel
 glu softshrink rrelu layer_norm group_norm instance_norm local_response_norm normalize smooth_l1_loss huber_loss
 kl_div soft_margin_loss multi_margin_loss multilabel_soft_margin_loss cosine_embedding_loss margin_ranking_loss
 pairwise_distance triplet_margin_loss triplet_margin_with_distance_loss poisson_nll_loss gaussian_nll_loss
-hinge_embedding_loss
+hinge_embedding_loss dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout interpolate upsample
+upsample_nearest upsample_bilinear pixel_shuffle pixel_unshuffle unfold fold adaptive_max_pool1d adaptive_max_pool2d
+embedding bilinear
 """.split())
 
 

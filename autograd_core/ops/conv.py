@@ -652,7 +652,7 @@ def convolve2d(input, kernel, stride=1, padding=0, dilation=1, groups=1, bias=No
 
     Batched: ``input`` (N, C_in, H, W) or (C_in, H, W), ``kernel`` (C_out,
     C_in / groups, kH, kW), ``bias`` (C_out,): ``conv2d`` with every kernel
-    flipped, ``convolve2d(x, w) == conv2d(x, w.flip(-2, -1))``; the gradient
+    flipped, ``convolve2d(x, w) == conv2d(x, w[..., ::-1, ::-1])``; the gradient
     reaches ``kernel`` in its own (unflipped) orientation.
     """
     batched, padding = _flip_form("convolve2d", input, kernel, padding, dilation)
