@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_core import ShapeError, from_numpy
+from autograd_core import ShapeError
 
 from . import functional as F
 from . import init
+from .batchnorm import _BatchNorm
 from .module import Module
 from .parameter import Parameter
 
@@ -84,28 +85,14 @@ class GroupNorm(Module):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_BatchNorm):
+    """Batch norm's parameters and buffers (``reset_parameters``, ``reset_running_stats``), PyTorch's defaults
+    for instance norm (no affine map, no running statistics), and per-sample statistics in ``forward``."""
+
     _spatial = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, dtype=None):
-        super().__init__()
-        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        dtype = np.dtype(dtype or np.float32)
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", from_numpy(np.zeros(num_features, dtype=dtype)))
-            self.register_buffer("running_var", from_numpy(np.ones(num_features, dtype=dtype)))
-            self.register_buffer("num_batches_tracked", from_numpy(np.zeros((), dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
 
     def forward(self, input):
         nd = self._spatial + 2
@@ -118,16 +105,14 @@ class _InstanceNorm(Module):
             raise ShapeError(f"{type(self).__name__}({self.num_features}): the input has {x.shape[1]} channels "
                              f"(shape {tuple(input.shape)})")
         use_input_stats = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
-        momentum = 0.1 if self.momentum is None else self.momentum
+            if self.momentum is None:  # cumulative moving average, as batch norm
+                momentum = 1.0 / float(self.num_batches_tracked.data)
         out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
                               momentum, self.eps)
         return out.squeeze(0) if unbatched else out
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class InstanceNorm1d(_InstanceNorm):
