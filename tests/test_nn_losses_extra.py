@@ -133,7 +133,7 @@ def np_gaussian_nll(x, t, v, reduction="mean", full=False, eps=1e-6):
     return red(loss, reduction)
 
 
-test_gaussian_nll_loss = op_test(F.gaussian_nll_loss, np_gaussian_nll, 3, broadcast=False,
+test_gaussian_nll_loss = op_test(F.gaussian_nll_loss, np_gaussian_nll, 3, broadcast=False, max_dims=2,
                                  domain=[(-2, 2), (-2, 2), (0.2, 3)],
                                  kwargs=st.fixed_dictionaries({"reduction": REDUCTIONS, "full": st.booleans()}))
 
@@ -287,7 +287,7 @@ TRIPLET_KW = st.fixed_dictionaries({"p": st.sampled_from([1.0, 2.0, 3.0]), "swap
                                     "reduction": REDUCTIONS})
 test_triplet_margin_loss = op_test(lambda a, b, c, **kw: F.triplet_margin_loss(a, b, c, 0.5, **kw),
                                    lambda a, b, c, **kw: np_triplet(a, b, c, 0.5, **kw), 3, broadcast=False,
-                                   shapes=same_shapes(3, min_dims=1, max_dims=2, min_side=2), kwargs=TRIPLET_KW,
+                                   shapes=same_shapes(3, min_dims=1, max_dims=2, min_side=2, max_side=3), kwargs=TRIPLET_KW,
                                    distinct=True, gap=0.05)
 test_pairwise_distance = op_test(lambda a, b, p, keepdim: F.pairwise_distance(a, b, p, keepdim=keepdim),
                                  lambda a, b, p, keepdim: np_pdist(a, b, p)[..., None] if keepdim and a.ndim
