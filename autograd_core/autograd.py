@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import (Function, _state, _format_site, _first_nonfinite, ShapeError)
+from .function import (Function, _state, _format_site, _first_nonfinite, _freed_error, _release,
+                       ShapeError)
 from .tensor import Tensor
 from .ops.shape import SumTo, can_sum_to
 from .ops.elementwise import Cast
@@ -298,9 +299,8 @@ def _run_nodes(roots, deps, buf, leaves, shared, retain_graph, create_graph, ano
         # (no gradient reaches a node whose output was overwritten, e.g. by copy_)
         if grads[0] is not None or (node._n_out > 1 and any(g is not None for g in grads)):
             _run_node(node, grads, create_graph, anomaly, buf, leaves, shared)
-        if not retain_graph:  # free early: nothing needs this node's saved tensors now
-            node._saved = None
-            node._freed = True
+        if not retain_graph:  # free early: nothing needs what this node kept for backward now
+            _release(node)
         for e in node._next:
             if e is not None and e[1] >= 0:
                 m = e[0]
@@ -367,14 +367,19 @@ def _run_node(node, grads, create_graph, anomaly, buf, leaves, shared):
         grads = [g if g is not None else _wrap(np.zeros(s, dtype=d))
                  for g, (s, d) in zip(grads, node._out_meta)]
     once = create_graph and getattr(cls.backward, "_once_differentiable", False)
-    if once:
-        _state.enabled = False
-        try:
+    try:
+        if once:
+            _state.enabled = False
+            try:
+                res = cls.backward(node, *grads)
+            finally:
+                _state.enabled = True
+        else:
             res = cls.backward(node, *grads)
-        finally:
-            _state.enabled = True
-    else:
-        res = cls.backward(node, *grads)
+    except AttributeError as e:
+        if node._freed:  # a second backward: what forward set on ctx was released by the first
+            raise _freed_error(node) from e
+        raise
     if type(res) is not tuple:
         res = (res,)
     nxt = node._next

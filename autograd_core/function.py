@@ -232,6 +232,9 @@ class Function:
     #   _in_meta          tuple of (shape, dtype) per positional argument (None if no grad)
     #   _n_out            number of outputs
     #   _saved            list of saved items, None once freed
+    # After its backward has run (without retain_graph) a node keeps only the graph's
+    # structure (_KEEP): what forward saved, and every attribute forward set on ctx
+    # (masks, indices, ...), is dropped at once (``_release``).
     _freed = False
     _saved = None
     _rec = False
@@ -258,26 +261,25 @@ class Function:
         saved = self._saved
         if saved is None:
             if self._freed:
-                raise RuntimeError(
-                    f"{self.name()}: trying to backward through the graph a second time (its saved "
-                    "tensors were freed after the first backward). Pass retain_graph=True to the first "
-                    "backward() or grad() call if you need to go through the graph again."
-                )
+                raise _freed_error(self)
             return ()
         out = []
         for i, item in enumerate(saved):
-            if type(item) is tuple:  # (tensor, version counter, expected version)
+            if type(item) is _SavedOutput:  # one of this node's own outputs
+                t, counter, ver = item.tensor(self), item.counter, item.version
+            elif type(item) is tuple:  # (tensor, version counter, expected version)
                 t, counter, ver = item
-                if counter[0] != ver:
-                    raise RuntimeError(
-                        f"{self.name()}: saved tensor {i} (shape {tuple(t.shape)}, dtype {t.dtype}) was "
-                        f"modified by an in-place operation after it was saved: it is at version "
-                        f"{counter[0]}, expected version {ver}. Use an out-of-place operation "
-                        "(e.g. x = x + 1 instead of x += 1) or .clone() the tensor before modifying it."
-                    )
-                out.append(t)
             else:
                 out.append(item)
+                continue
+            if counter[0] != ver:
+                raise RuntimeError(
+                    f"{self.name()}: saved tensor {i} (shape {tuple(t.shape)}, dtype {t.dtype}) was "
+                    f"modified by an in-place operation after it was saved: it is at version "
+                    f"{counter[0]}, expected version {ver}. Use an out-of-place operation "
+                    "(e.g. x = x + 1 instead of x += 1) or .clone() the tensor before modifying it."
+                )
+            out.append(t)
         return tuple(out)
 
     def mark_non_differentiable(self, *arrays):
@@ -397,6 +399,32 @@ def _record(ctx, args, outs, tensors, anomaly):
         ctx._site = _user_frames()
 
 
+class _SavedOutput:
+    """A node's own output, saved for its backward: the array and version counter, not the Tensor.
+
+    The output Tensor points at the node (``grad_fn``); keeping it in the node
+    would make a reference cycle, and a graph dropped without backward would
+    wait for the garbage collector. ``tensor(node)`` rebuilds, while backward
+    runs, a Tensor sharing the output's data, version counter and node, so a
+    recorded backward (``create_graph``) still differentiates through it.
+    """
+
+    __slots__ = ("data", "output_nr", "requires_grad", "counter", "version")
+
+    def __init__(self, src, k):
+        self.data = src.data
+        self.output_nr = k
+        self.requires_grad = src.requires_grad
+        self.counter = src._ver
+        self.version = src._ver[0]
+
+    def tensor(self, node):
+        t = _init_tensor(_new(Tensor), self.data, self.requires_grad, node if self.requires_grad else None,
+                         self.output_nr)
+        t._ver = self.counter
+        return t
+
+
 def _saved_item(item, args, outs, tensors):
     """What the node keeps for one ``save_for_backward`` argument."""
     if item is None or not isinstance(item, (_ndarray, Tensor, np.generic)):
@@ -405,15 +433,7 @@ def _saved_item(item, args, outs, tensors):
         return (item, item._ver, item._ver[0])
     for k, o in enumerate(outs):
         if o is item:
-            src = tensors[k]
-            # A fresh Tensor sharing data, version counter and node with the output,
-            # so the node does not keep its own output alive (no reference cycle) yet
-            # backward can differentiate through it.
-            t = Tensor._wrap(src.data, src.requires_grad)
-            t.grad_fn = src.grad_fn
-            t._output_nr = k
-            t._ver = src._ver
-            return (t, src._ver, src._ver[0])
+            return _SavedOutput(tensors[k], k)
     for a in args:
         if isinstance(a, Tensor) and a.data is item:
             return (a, a._ver, a._ver[0])
@@ -437,6 +457,33 @@ def _wrap_multi(cls, ctx, args, raw_outs, rec, anomaly):
         ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
         _record(ctx, args, raw_outs, tensors, anomaly)
     return tuple(tensors)
+
+
+# What a node keeps once its backward has run: the graph's structure, hooks, and
+# where it was created (anomaly mode). Everything else goes (``_release``).
+_KEEP = frozenset({"needs_input_grad", "_next", "_in_meta", "_n_out", "_out_meta", "_out_hooks", "_site",
+                   "_materialize"})
+
+
+def _release(node):
+    """Drop everything ``node`` holds for its backward (saved tensors and ctx attributes), keeping ``_KEEP``."""
+    d = node.__dict__
+    d.pop("_saved", None)
+    d.pop("_rec", None)
+    if len(d) > 3:  # more than needs_input_grad, _next and _in_meta: look at each (0.3 us saved per plain node)
+        for k in [k for k in d if k not in _KEEP]:
+            del d[k]
+    node._freed = True
+
+
+def _freed_error(node):
+    """The error of a second backward through ``node`` after ``_release`` (raised by ``saved_tensors``,
+    or by the engine when the node's backward asks for a ctx attribute that is gone)."""
+    return RuntimeError(
+        f"{node.name()}: trying to backward through the graph a second time (its saved tensors and "
+        "the values forward kept for backward were freed after the first backward). Pass "
+        "retain_graph=True to the first backward() or grad() call if you need to go through the graph "
+        "again.")
 
 
 def _forward_anomaly(cls, out, k):

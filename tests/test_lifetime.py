@@ -1,0 +1,272 @@
+"""Memory is freed by reference counting: no op makes a reference cycle with the graph, and a node
+keeps nothing for backward after its backward ran (issue "Reliability", memory and lifetime).
+
+Every public op has a sample call in ``SAMPLES`` (a test fails for an op without one): with the
+garbage collector off, dropping the output must free its node at once, and after ``backward()``
+the node must hold nothing but the graph's structure.
+"""
+
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import autograd_core as ag
+import nn
+import nn.functional as F
+from autograd_core import ops
+from autograd_core.function import _KEEP
+
+
+def _x(shape=(2, 3, 6, 6), low=0.5, high=2.0, seed=0):
+    rng = np.random.default_rng(seed)
+    return ag.tensor(rng.uniform(low, high, shape), requires_grad=True)
+
+
+def _labels(n=2, c=3):
+    return ag.tensor(np.arange(n) % c)
+
+
+# name -> a call of that op on fresh leaves; the result (or its first element) is the op's output
+SAMPLES = {
+    "abs": lambda: ag.abs(_x()),
+    "absolute": lambda: ag.absolute(_x()),
+    "adaptive_avg_pool1d": lambda: ag.adaptive_avg_pool1d(_x((2, 3, 7)), 3),
+    "adaptive_avg_pool2d": lambda: ag.adaptive_avg_pool2d(_x(), 2),
+    "add": lambda: ag.add(_x(), _x(seed=1)),
+    "all": lambda: ag.all(_x() > 1),
+    "allclose": lambda: ag.allclose(_x(), _x()),
+    "amax": lambda: ag.amax(_x(), 1),
+    "amin": lambda: ag.amin(_x(), 1),
+    "any": lambda: ag.any(_x() > 1),
+    "argmax": lambda: ag.argmax(_x()),
+    "argmin": lambda: ag.argmin(_x()),
+    "avg_pool1d": lambda: ag.avg_pool1d(_x((2, 3, 8)), 2),
+    "avg_pool2d": lambda: ag.avg_pool2d(_x(), 2),
+    "batch_norm": lambda: ag.batch_norm(
+        _x(), ag.zeros(3, dtype=np.float64), ag.ones(3, dtype=np.float64), _x((3,)), _x((3,)), training=True
+    ),
+    "binary_cross_entropy": lambda: ag.binary_cross_entropy(_x((4,), 0.1, 0.9), ag.tensor([0.0, 1.0, 1.0, 0.0])),
+    "binary_cross_entropy_with_logits": lambda: ag.binary_cross_entropy_with_logits(
+        _x((4,)), ag.tensor([0.0, 1.0, 1.0, 0.0])
+    ),
+    "broadcast_to": lambda: ag.broadcast_to(_x((3, 1)), (3, 4)),
+    "cat": lambda: ag.cat([_x(), _x(seed=1)], 1),
+    "concatenate": lambda: ag.concatenate([_x(), _x(seed=1)]),
+    "clamp": lambda: ag.clamp(_x(), 0.8, 1.5),
+    "clip": lambda: ag.clip(_x(), 0.8, 1.5),
+    "clone": lambda: ag.clone(_x()),
+    "conv1d": lambda: ag.conv1d(_x((2, 3, 8)), _x((4, 3, 3))),
+    "conv2d": lambda: ag.conv2d(_x(), _x((4, 3, 3, 3)), _x((4,))),
+    "conv_transpose1d": lambda: ag.conv_transpose1d(_x((2, 3, 5)), _x((3, 2, 3)), stride=2),
+    "conv_transpose2d": lambda: ag.conv_transpose2d(_x(), _x((3, 2, 3, 3)), stride=2),
+    "convolve2d": lambda: ag.convolve2d(_x((6, 6)), _x((3, 3))),
+    "correlate2d": lambda: ag.correlate2d(_x((6, 6)), _x((3, 3))),
+    "cos": lambda: ag.cos(_x()),
+    "cross_entropy": lambda: ag.cross_entropy(_x((2, 3)), _labels()),
+    "div": lambda: ag.div(_x(), _x(seed=1)),
+    "divide": lambda: ag.divide(_x(), _x(seed=1)),
+    "dot": lambda: ag.dot(_x((4,)), _x((4,), seed=1)),
+    "dropout": lambda: ag.dropout(_x(), 0.5),
+    "elu": lambda: ag.elu(_x(low=-1.0)),
+    "eq": lambda: ag.eq(_x(), 1.0),
+    "equal": lambda: ag.equal(_x(), _x()),
+    "exp": lambda: ag.exp(_x()),
+    "expand": lambda: ag.expand(_x((3, 1)), 3, 4),
+    "expand_as": lambda: ag.expand_as(_x((3, 1)), ag.zeros(3, 4)),
+    "flatten": lambda: ag.flatten(_x()),
+    "floor_divide": lambda: ag.floor_divide(_x(), 0.3),
+    "ge": lambda: ag.ge(_x(), 1.0),
+    "gt": lambda: ag.gt(_x(), 1.0),
+    "hardshrink": lambda: ag.hardshrink(_x(low=-2.0)),
+    "isfinite": lambda: ag.isfinite(_x()),
+    "isnan": lambda: ag.isnan(_x()),
+    "l1_loss": lambda: ag.l1_loss(_x(), _x(seed=1)),
+    "le": lambda: ag.le(_x(), 1.0),
+    "leaky_relu": lambda: ag.leaky_relu(_x(low=-1.0)),
+    "linear": lambda: ag.linear(_x((2, 4)), _x((3, 4)), _x((3,))),
+    "log": lambda: ag.log(_x()),
+    "log_softmax": lambda: ag.log_softmax(_x(), 1),
+    "logical_and": lambda: ag.logical_and(_x() > 1, _x() < 1.5),
+    "logical_not": lambda: ag.logical_not(_x() > 1),
+    "logical_or": lambda: ag.logical_or(_x() > 1, _x() < 1.5),
+    "logsumexp": lambda: ag.logsumexp(_x(), 1),
+    "lt": lambda: ag.lt(_x(), 1.0),
+    "matmul": lambda: ag.matmul(_x((2, 3)), _x((3, 4))),
+    "max": lambda: ag.max(_x(), 1).values,
+    "max_pool1d": lambda: ag.max_pool1d(_x((2, 3, 8)), 2),
+    "max_pool2d": lambda: ag.max_pool2d(_x(), 2, return_indices=True)[0],
+    "maximum": lambda: ag.maximum(_x(), _x(seed=1)),
+    "mean": lambda: ag.mean(_x()),
+    "min": lambda: ag.min(_x(), 1).values,
+    "minimum": lambda: ag.minimum(_x(), _x(seed=1)),
+    "mm": lambda: ag.mm(_x((2, 3)), _x((3, 4))),
+    "mse_loss": lambda: ag.mse_loss(_x(), _x(seed=1)),
+    "mul": lambda: ag.mul(_x(), _x(seed=1)),
+    "multiply": lambda: ag.multiply(_x(), _x(seed=1)),
+    "ne": lambda: ag.ne(_x(), 1.0),
+    "neg": lambda: ag.neg(_x()),
+    "negative": lambda: ag.negative(_x()),
+    "nll_loss": lambda: ag.nll_loss(_x((2, 3)), _labels()),
+    "one_hot": lambda: ag.one_hot(_labels()),
+    "pad": lambda: ag.pad(_x(), (1, 1, 1, 1)),
+    "permute": lambda: ag.permute(_x(), (0, 2, 3, 1)),
+    "pow": lambda: ag.pow(_x(), _x(seed=1)),
+    "reciprocal": lambda: ag.reciprocal(_x()),
+    "relu": lambda: ag.relu(_x(low=-1.0)),
+    "remainder": lambda: ag.remainder(_x(), 0.3),
+    "reshape": lambda: ag.reshape(_x(), (6, 36)),
+    "sigmoid": lambda: ag.sigmoid(_x()),
+    "sign": lambda: ag.sign(_x()),
+    "sin": lambda: ag.sin(_x()),
+    "softmax": lambda: ag.softmax(_x(), 1),
+    "softplus": lambda: ag.softplus(_x()),
+    "sqrt": lambda: ag.sqrt(_x()),
+    "square": lambda: ag.square(_x()),
+    "squeeze": lambda: ag.squeeze(_x((2, 1, 3))),
+    "stack": lambda: ag.stack([_x(), _x(seed=1)]),
+    "std": lambda: ag.std(_x(), 1),
+    "sub": lambda: ag.sub(_x(), _x(seed=1)),
+    "subtract": lambda: ag.subtract(_x(), _x(seed=1)),
+    "sum": lambda: ag.sum(_x(), 1),
+    "sum_to": lambda: ag.sum_to(_x((2, 3)), (1, 3)),
+    "t": lambda: ag.t(_x((2, 3))),
+    "tanh": lambda: ag.tanh(_x()),
+    "transpose": lambda: ag.transpose(_x(), 1, 2),
+    "unsqueeze": lambda: ag.unsqueeze(_x(), 0),
+    "var": lambda: ag.var(_x(), 1),
+    "view": lambda: ag.view(_x(), 6, 36),
+    "view_as": lambda: ag.view_as(_x(), ag.zeros(6, 36)),
+    "where": lambda: ag.where(_x() > 1.2, _x(), _x(seed=1)),
+}
+
+
+def _out(res):
+    return res[0] if isinstance(res, (tuple, list)) else res
+
+
+def test_every_public_op_has_a_lifetime_sample():
+    missing = sorted(set(ops.PUBLIC) - set(SAMPLES))
+    assert not missing, f"add a sample call to SAMPLES in tests/test_lifetime.py for: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_dropping_the_output_frees_the_graph_without_gc(name):
+    gc.collect()
+    gc.disable()
+    try:
+        out = _out(SAMPLES[name]())
+        node = getattr(out, "grad_fn", None)
+        if node is None:
+            return  # not differentiable (comparisons, argmax, ...): nothing recorded
+        ref = weakref.ref(node)
+        data_ref = weakref.ref(out)
+        del out, node
+        assert data_ref() is None
+        assert ref() is None, f"{name}: its node outlived its output (a reference cycle)"
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_a_node_keeps_nothing_after_its_backward(name):
+    out = _out(SAMPLES[name]())
+    if not getattr(out, "requires_grad", False):
+        return
+    node = out.grad_fn
+    out.backward(ag.ones_like(out))
+    kept = set(vars(node)) - _KEEP - {"_freed"}
+    assert not kept, f"{name}: {type(node).__name__} still holds {sorted(kept)} after backward"
+    assert node._freed
+
+
+def test_second_backward_through_a_released_ctx_attribute_names_the_op():
+    x = _x(low=-1.0)
+    y = ag.relu(x)  # ReLU keeps its mask as a ctx attribute, not a saved tensor
+    y.backward(ag.ones_like(y))
+    with pytest.raises(RuntimeError, match=r"ReluBackward.*second time.*retain_graph=True"):
+        y.backward(ag.ones_like(y))
+
+
+def test_retain_graph_keeps_what_backward_needs():
+    x = _x(low=-1.0)
+    y = ag.max_pool2d(ag.relu(x), 2)
+    y.backward(ag.ones_like(y), retain_graph=True)
+    g1 = x.grad.numpy().copy()
+    y.backward(ag.ones_like(y))
+    np.testing.assert_allclose(x.grad.numpy(), 2 * g1)
+
+
+def test_an_exception_in_backward_keeps_nothing_alive():
+    class Boom(ag.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            raise ValueError("boom")
+
+    gc.collect()
+    gc.disable()
+    try:
+        x = _x()
+        y = Boom.apply(x.exp())  # exp saves its own output: the cycle this used to make
+        refs = [weakref.ref(y.grad_fn), weakref.ref(y.grad_fn._next[0][0])]
+        with pytest.raises(ValueError, match="boom"):
+            y.sum().backward()
+        del y
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+
+
+def _lenet():
+    ag.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+
+
+def test_keeping_every_loss_does_not_keep_every_graph():
+    """``losses.append(loss)`` keeps the graph's structure (a few hundred bytes per node), not its arrays."""
+    model = _lenet()
+    opt = __import__("optim").SGD(model.parameters(), lr=0.01)
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((16, 1, 28, 28)).astype(np.float32))
+    y = ag.tensor(rng.integers(0, 10, 16))
+    losses = []
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss)
+
+    for _ in range(3):
+        step()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(10):
+            step()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    activations = 16 * (6 * 28 * 28 + 6 * 14 * 14 + 16 * 10 * 10) * 4 * 3  # about 0.6 MB per step
+    assert grown < 10 * activations / 20, f"kept {grown / 1e6:.2f} MB over 10 steps"
