@@ -153,6 +153,10 @@ def test_gaussian_nll_variance_shapes_clamp_and_errors():
     F.gaussian_nll_loss(T([0.5, 2.0]), T([1.0, 1.0]), v, reduction="sum").backward()
     # the gradient at the clamped value 1e-6, passed to the unclamped variance (PyTorch's -1.25e11)
     np.testing.assert_allclose(v.grad.numpy(), [0.5 * (1e6 - 0.25e12), 0.0], rtol=1e-5)
+    # the target may broadcast (PyTorch's samples use a scalar and (N, 1) targets)
+    np.testing.assert_allclose(F.gaussian_nll_loss(ag.ones(5), T(2.0), ag.ones(5)).item(), 0.5)
+    with pytest.raises(ag.ShapeError, match=r"target of shape \(3,\) does not broadcast"):
+        F.gaussian_nll_loss(ag.ones(5), ag.ones(3), ag.ones(5))
     with pytest.raises(ValueError, match="var has negative entries"):
         F.gaussian_nll_loss(x, t, T([[0.5, -1.0], [1.0, 1.0]]))
     with pytest.raises(ag.ShapeError, match=r"var of shape \(3,\) does not fit input of shape \(2, 2\)"):
@@ -218,6 +222,7 @@ def test_multi_margin_pytorch_values_and_errors():
     np.testing.assert_allclose(F.multi_margin_loss(x, T([3, 0]), p=2, margin=0.5, weight=T([1.0, 2.0, 3.0, 4.0])).item(),
                                0.0775, rtol=1e-6)
     np.testing.assert_allclose(F.multi_margin_loss(T([0.1, 0.2, 0.4, 0.8]), T(1)).item(), 0.925, rtol=1e-6)
+    assert F.multi_margin_loss(T(0.5), T(0), reduction="none").item() == 0.0  # one score, one class
     with pytest.raises(ValueError, match="only p == 1 and p == 2"):
         F.multi_margin_loss(x, T([3, 0]), p=3)
     with pytest.raises(IndexError, match="target 4 is out of bounds for 4 classes"):

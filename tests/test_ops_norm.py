@@ -219,6 +219,19 @@ def test_normalize_edges_like_pytorch():
         F.normalize(ag.tensor([3, 4]), dim=0)
 
 
+@pytest.mark.parametrize("p,value,grad", [  # PyTorch's values and gradients of sum(normalize(x, p))
+    (0.0, [[1 / 3, -2 / 3, 1 / 6], [0.0, 3.0, 0.0]], [[1 / 3, 1 / 3, 1 / 3], [1.0, 1.0, 1.0]]),
+    (-1.0, [[3.5, -7.0, 1.75], [0.0, 3e12, 0.0]], [[4.0, 3.375, 5.5], [1e12, 1e12, 1e12]]),
+    (-np.inf, [[2.0, -4.0, 1.0], [0.0, 3e12, 0.0]], [[2.0, 2.0, 4.0], [1e12, 1e12, 1e12]]),
+])
+def test_normalize_with_zero_and_negative_p(p, value, grad):
+    x = ag.tensor([[1.0, -2.0, 0.5], [0.0, 3.0, 0.0]], dtype=np.float64, requires_grad=True)
+    y = F.normalize(x, p=p, dim=1)
+    np.testing.assert_allclose(y.detach().numpy(), value, rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), grad, rtol=1e-6)
+
+
 @pytest.mark.parametrize("p", [0.5, 1.0, 2.0, 3.0, np.inf])
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_vector_norm_gradients(p, keepdim):

@@ -419,6 +419,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
 def _class_rows(input, target, fn):
     """(N, C) scores and (N,) int64 class targets, accepting an unbatched (C,) input with a 0-d target."""
     x, t = array_of(input), array_of(target)
+    if x.ndim == 0:  # one score: one class (PyTorch accepts it)
+        input, x = as_tensor(input).reshape(1), x.reshape(1)
     if x.ndim not in (1, 2):
         raise ShapeError(f"{fn}: expected input of shape (N, C) or (C,), got {x.shape}")
     if t.dtype.kind not in "iu":
@@ -604,7 +606,12 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     """
     fn = "gaussian_nll_loss"
     check_reduction(reduction, fn)
-    _same_shape(input, target, fn)
+    try:  # PyTorch lets this target broadcast (one dimension of 1 allows per-sample targets)
+        if np.broadcast_shapes(shape_of(input), shape_of(target)) != shape_of(input):
+            raise ValueError
+    except ValueError:
+        raise ShapeError(f"{fn}: target of shape {shape_of(target)} does not broadcast to the input's shape "
+                         f"{shape_of(input)}") from None
     _floats(fn, input)
     x = as_tensor(input)
     v = as_tensor(var) if isinstance(var, (Tensor, np.ndarray)) else Tensor._wrap(np.full(x.shape, var, x.dtype))

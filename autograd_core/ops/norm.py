@@ -446,7 +446,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 
 
 class VectorNorm(Function):
-    """``(sum |x|^p)^(1/p)`` over ``dims`` for a finite ``p > 0`` (one node).
+    """``(sum |x|^p)^(1/p)`` over ``dims`` for a finite ``p != 0`` (one node; ``p < 0`` too, as PyTorch allows).
 
     ``d/dx = sign(x) (|x| / norm)^(p - 1)``, and 0 where the norm is 0 (PyTorch's
     subgradient there).
@@ -461,7 +461,8 @@ class VectorNorm(Function):
         elif p == 1:
             out = np.sum(ax, axis=dims, keepdims=True)
         else:
-            out = np.sum(ax ** p, axis=dims, keepdims=True) ** (1.0 / p)
+            with np.errstate(divide="ignore"):  # p < 0: a zero element makes the norm 0
+                out = np.sum(ax ** p, axis=dims, keepdims=True) ** (1.0 / p)
         out = out.astype(x.dtype, copy=False)
         ctx.nonzero = out != 0
         ctx.keep = (x != 0) & ctx.nonzero  # elements with a non-zero gradient (0 at the origin, PyTorch's choice)
@@ -483,19 +484,23 @@ class VectorNorm(Function):
 
 
 def vector_norm(input, p=2.0, dim=None, keepdim=False, op="norm"):
-    """The p-norm of ``input`` over ``dim`` (all dimensions if None); ``p`` in (0, inf].
+    """The p-norm of ``input`` over ``dim`` (all dimensions if None), PyTorch's ``vector_norm`` rules:
+    ``p = inf`` the largest ``|x|``, ``-inf`` the smallest, ``0`` the number of non-zeros (no gradient).
 
     A small stand-in for ``linalg.vector_norm`` used by ``normalize`` and the distance-based losses.
     """
     x = as_tensor(input)
     dims = norm_dims(dim, x.ndim, op)
-    if p == float("inf"):
-        return x.abs().amax(dims, keepdim=keepdim) if x.ndim else x.abs()
-    if not p > 0:
-        raise ValueError(f"{op}: p must be positive (or inf), got {p}")
+    p = float(p)
     if x.ndim == 0:
-        return x.abs()
-    return VectorNorm.apply(x, float(p), dims, keepdim)
+        return (x != 0).to(x.dtype) if p == 0 else x.abs()
+    if p == float("inf"):
+        return x.abs().amax(dims, keepdim=keepdim)
+    if p == -float("inf"):
+        return x.abs().amin(dims, keepdim=keepdim)
+    if p == 0:
+        return Tensor._wrap(np.sum(x.data != 0, axis=dims, keepdims=keepdim).astype(x.dtype))
+    return VectorNorm.apply(x, p, dims, keepdim)
 
 
 @functional
