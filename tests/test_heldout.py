@@ -4,9 +4,11 @@ import numpy as np
 
 from benchmarks import heldout
 
+
 def _record(x, out, grad, **kw):
     return dict(name="softsign", variant="", dtype="float64", input=("T", x, True), args=(), kwargs=kw,
                 out=[out], grads=[grad])
+
 
 def test_agreeing_and_differing_samples_are_told_apart():
     x = np.array([-2.0, 0.5, 3.0])
@@ -25,6 +27,7 @@ def test_agreeing_and_differing_samples_are_told_apart():
                                  "PyTorch raises, we do not": 1}
     assert stats["glu"] == {"both raise": 1}
     assert any("value off by 0.001" in m for m in notes["softsign"])
+
 
 def test_embedding_records_pass_the_weight_first_as_pytorch_does():
     w = np.arange(6.0).reshape(3, 2)
