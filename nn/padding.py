@@ -43,26 +43,145 @@ class _PadNd(Module):
         return f"{self.padding}" + (f", value={self.value}" if self._mode == "constant" and self.value else "")
 
 
-def _make(name, n, mode, doc, constant=False):
-    if constant:
-        def __init__(self, padding, value):
-            _PadNd.__init__(self, padding, value)
-    else:
-        def __init__(self, padding):
-            _PadNd.__init__(self, padding)
-    return type(name, (_PadNd,), {"_n": n, "_mode": mode, "__init__": __init__, "__doc__": doc,
-                                  "__module__": __name__})
+class ZeroPad1d(_PadNd):
+    """Pad (N, C, L) or (C, L) input with zeros."""
+
+    _n = 1
+
+    def __init__(self, padding):
+        super().__init__(padding)
 
 
-_WHAT = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)", 3: "(N, C, D, H, W) or (C, D, H, W)"}
-for _n in (1, 2, 3):
-    globals()[f"ZeroPad{_n}d"] = _make(f"ZeroPad{_n}d", _n, "constant", f"Pad {_WHAT[_n]} input with zeros.")
-    globals()[f"ConstantPad{_n}d"] = _make(f"ConstantPad{_n}d", _n, "constant",
-                                           f"Pad {_WHAT[_n]} input with a constant ``value``.", constant=True)
-    globals()[f"ReflectionPad{_n}d"] = _make(f"ReflectionPad{_n}d", _n, "reflect",
-                                             f"Pad {_WHAT[_n]} input with its reflection (edge not repeated).")
-    globals()[f"ReplicationPad{_n}d"] = _make(f"ReplicationPad{_n}d", _n, "replicate",
-                                              f"Pad {_WHAT[_n]} input by repeating its edge values.")
-    globals()[f"CircularPad{_n}d"] = _make(f"CircularPad{_n}d", _n, "circular",
-                                           f"Pad {_WHAT[_n]} input by wrapping around.")
-del _n
+class ConstantPad1d(_PadNd):
+    """Pad (N, C, L) or (C, L) input with a constant ``value``."""
+
+    _n = 1
+
+    def __init__(self, padding, value):
+        super().__init__(padding, value)
+
+
+class ReflectionPad1d(_PadNd):
+    """Pad (N, C, L) or (C, L) input with its reflection (the edge itself is not repeated)."""
+
+    _n = 1
+    _mode = "reflect"
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class ReplicationPad1d(_PadNd):
+    """Pad (N, C, L) or (C, L) input by repeating its edge values."""
+
+    _n = 1
+    _mode = "replicate"
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class CircularPad1d(_PadNd):
+    """Pad (N, C, L) or (C, L) input by wrapping around."""
+
+    _n = 1
+    _mode = "circular"
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class ZeroPad2d(_PadNd):
+    """Pad (N, C, H, W) or (C, H, W) input with zeros."""
+
+    _n = 2
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class ConstantPad2d(_PadNd):
+    """Pad (N, C, H, W) or (C, H, W) input with a constant ``value``."""
+
+    _n = 2
+
+    def __init__(self, padding, value):
+        super().__init__(padding, value)
+
+
+class ReflectionPad2d(_PadNd):
+    """Pad (N, C, H, W) or (C, H, W) input with its reflection (the edge itself is not repeated)."""
+
+    _n = 2
+    _mode = "reflect"
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class ReplicationPad2d(_PadNd):
+    """Pad (N, C, H, W) or (C, H, W) input by repeating its edge values."""
+
+    _n = 2
+    _mode = "replicate"
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class CircularPad2d(_PadNd):
+    """Pad (N, C, H, W) or (C, H, W) input by wrapping around."""
+
+    _n = 2
+    _mode = "circular"
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class ZeroPad3d(_PadNd):
+    """Pad (N, C, D, H, W) or (C, D, H, W) input with zeros."""
+
+    _n = 3
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class ConstantPad3d(_PadNd):
+    """Pad (N, C, D, H, W) or (C, D, H, W) input with a constant ``value``."""
+
+    _n = 3
+
+    def __init__(self, padding, value):
+        super().__init__(padding, value)
+
+
+class ReflectionPad3d(_PadNd):
+    """Pad (N, C, D, H, W) or (C, D, H, W) input with its reflection (the edge itself is not repeated)."""
+
+    _n = 3
+    _mode = "reflect"
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class ReplicationPad3d(_PadNd):
+    """Pad (N, C, D, H, W) or (C, D, H, W) input by repeating its edge values."""
+
+    _n = 3
+    _mode = "replicate"
+
+    def __init__(self, padding):
+        super().__init__(padding)
+
+
+class CircularPad3d(_PadNd):
+    """Pad (N, C, D, H, W) or (C, D, H, W) input by wrapping around."""
+
+    _n = 3
+    _mode = "circular"
+
+    def __init__(self, padding):
+        super().__init__(padding)

@@ -507,7 +507,7 @@ def test_constant_pad_and_errors():
 
 def np_convolve_batch(x, w, b, stride, pad):
     """Loops over the definition: out[n,o,i,j] = sum x[n,c,i*s - p + kh-1-u, ...] w[o,c,u,v] (kernel flipped)."""
-    n, c, h, wd = x.shape
+    n, _, h, wd = x.shape
     co, _, kh, kw = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1

@@ -2,7 +2,6 @@
 numpy formulas over Hypothesis-drawn inputs (float32 and float64), gradcheck and gradgradcheck in float64,
 the values PyTorch 2.13 gave for fixed inputs (a developer check), and the layers."""
 
-import math
 import warnings
 
 import numpy as np

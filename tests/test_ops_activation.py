@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import strategies as st
 
 import autograd_core as ag
 import nn
@@ -289,7 +289,7 @@ def test_silu_and_gelu_third_derivative():
 
     for fn in (F.silu, F.gelu, F.mish):
         h = 1e-5
-        a, third = d2(fn, 0.3)
+        _, third = d2(fn, 0.3)
         fd = (d2(fn, 0.3 + h)[0] - d2(fn, 0.3 - h)[0]) / (2 * h)
         assert abs(third - fd) < 1e-6, fn
 

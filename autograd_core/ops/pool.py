@@ -477,8 +477,8 @@ class AdaptiveMaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, out_hw, return_indices=False):
-        cdt, odt = compute_dtype("adaptive_max_pool2d", x)
-        N, C, H, W = x.shape
+        _, odt = compute_dtype("adaptive_max_pool2d", x)
+        H, W = x.shape[2:]
         idx = []
         for L, o in zip((H, W), out_hw):
             start, end, _ = _adaptive_windows(L, o)
