@@ -6,7 +6,7 @@ import numpy as np
 
 from . import functional as F
 from .module import Module
-from .parameter import Parameter
+from .parameter import Parameter, cpu_only
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "Hardshrink", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
            "GELU", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh", "ReLU6", "LogSigmoid", "Softmin",
@@ -233,8 +233,9 @@ class PReLU(Module):
     every slope starts at ``init``.
     """
 
-    def __init__(self, num_parameters=1, init=0.25, dtype=None):
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
+        cpu_only(device, "PReLU")
         if not isinstance(num_parameters, (int, np.integer)) or num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be a positive int, got {num_parameters!r}")
         self.num_parameters = int(num_parameters)

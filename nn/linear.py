@@ -10,7 +10,7 @@ import numpy as np
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import Parameter
+from .parameter import Parameter, cpu_only
 
 __all__ = ["Identity", "Linear", "Bilinear", "Flatten", "Unflatten"]
 
@@ -80,8 +80,9 @@ class Bilinear(Module):
     dimensions; weight and bias start from U(-1/sqrt(in1_features), +), as in PyTorch.
     """
 
-    def __init__(self, in1_features, in2_features, out_features, bias=True, dtype=None):
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
+        cpu_only(device, "Bilinear")
         for name, v in (("in1_features", in1_features), ("in2_features", in2_features),
                         ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or v < 0:

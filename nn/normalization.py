@@ -10,7 +10,7 @@ from . import functional as F
 from . import init
 from .batchnorm import _BatchNorm
 from .module import Module
-from .parameter import Parameter
+from .parameter import Parameter, cpu_only
 
 __all__ = ["LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm"]
 
@@ -22,8 +22,9 @@ class LayerNorm(Module):
     (zeros, unless ``bias=False``) of shape ``normalized_shape``.
     """
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
+        cpu_only(device, "LayerNorm")
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
@@ -56,8 +57,9 @@ class LayerNorm(Module):
 class GroupNorm(Module):
     """Normalise each group of ``num_channels / num_groups`` channels of each sample (Wu & He 2018)."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
         super().__init__()
+        cpu_only(device, "GroupNorm")
         if num_groups < 1 or num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
@@ -91,8 +93,10 @@ class _InstanceNorm(_BatchNorm):
 
     _spatial = 2
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
+                 dtype=None):
+        cpu_only(device, type(self).__name__)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype)
 
     def forward(self, input):
         nd = self._spatial + 2

@@ -9,6 +9,13 @@ from autograd_core import Tensor
 __all__ = ["Parameter"]
 
 
+def cpu_only(device, where):
+    """Accept ``device=None`` or the CPU (this build's one device); refuse any other, naming ``where``."""
+    if device is not None and str(getattr(device, "type", device)).split(":")[0] != "cpu":
+        raise RuntimeError(f"{where}: device {str(device)!r} is not available: this build runs on the CPU only; "
+                           "use device='cpu' or leave device out")
+
+
 class Parameter(Tensor):
     """A leaf Tensor that, assigned to a ``Module`` attribute, joins ``module.parameters()``.
 
