@@ -1,9 +1,10 @@
 """Data sets, batching, MNIST-format files and augmentation.
 
 - ``Dataset``, ``TensorDataset``, ``Subset``, ``random_split``: indexable collections of samples.
-- ``DataLoader``: batches (shuffled with the package generator or its own seed),
-  ``drop_last``, ``collate_fn``. A ``TensorDataset`` is batched by fancy indexing,
-  whole batches at once, not sample by sample.
+- ``DataLoader``: batches (shuffled with the package generator or its own seed, or in a
+  ``sampler``'s order), ``drop_last``, ``collate_fn``. A ``TensorDataset`` is batched by
+  fancy indexing, whole batches at once, not sample by sample.
+- ``DistributedSampler``: each rank's share of a data set for data-parallel training.
 - ``read_idx``: the IDX format of MNIST and Fashion-MNIST (gzipped or not).
 - ``fashion_mnist(root=None)``: the full data set from ``root``, ``$FASHION_MNIST_DIR`` or
   where Debian's ``dataset-fashion-mnist`` installs it; ``fashion_mnist_small()``: the
@@ -26,7 +27,8 @@ import numpy as np
 from .tensor import Tensor
 from . import random as _random
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate", "read_idx",
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "DistributedSampler",
+           "default_collate", "read_idx",
            "fashion_mnist", "fashion_mnist_small", "FASHION_MNIST_CLASSES", "Compose", "ToFloat", "Normalize",
            "RandomHorizontalFlip", "RandomCrop", "GaussianNoise", "Lambda"]
 
@@ -182,28 +184,43 @@ class DataLoader:
         Without one, a ``TensorDataset`` (or a ``Subset`` of one) is batched by
         fancy indexing, which is much faster than sample by sample.
     seed : int, optional
+    sampler : iterable of int, optional
+        The indices to load, in order, e.g. a ``DistributedSampler`` (then
+        ``shuffle`` must be False: the sampler decides the order). It needs a
+        ``len()``; it is iterated anew every epoch.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, seed=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, seed=None,
+                 sampler=None):
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive (the sampler decides "
+                                 "the order; a DistributedSampler shuffles itself with shuffle=True)")
+            if not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__"):
+                raise TypeError(f"DataLoader: sampler must be an iterable of indices with a len(), got "
+                                f"{type(sampler).__name__}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.collate_fn = collate_fn
+        self.sampler = sampler
         self._rng = np.random.default_rng(seed) if seed is not None else None
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
-        n = len(self.dataset)
-        if self.shuffle:
-            order = (self._rng or _random.get_rng()).permutation(n)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        elif self.shuffle:
+            order = (self._rng or _random.get_rng()).permutation(len(self.dataset))
         else:
-            order = np.arange(n)
+            order = np.arange(len(self.dataset))
+        n = len(order)
         fast = self.collate_fn is None and _has_batches(self.dataset)
         collate = self.collate_fn or default_collate
         stop = n - n % self.batch_size if self.drop_last else n
@@ -213,6 +230,71 @@ class DataLoader:
                 yield self.dataset._get_batch(idx)
             else:
                 yield collate([self.dataset[int(i)] for i in idx])
+
+
+class DistributedSampler:
+    """Each rank's share of a data set, for data-parallel training (``torch.utils.data``'s semantics).
+
+    Every rank draws the same permutation (from ``seed + epoch``), pads it by
+    repeating its start up to a multiple of ``num_replicas`` (or, with
+    ``drop_last``, cuts the tail), and takes every ``num_replicas``-th index
+    from position ``rank``: the shards are disjoint and, together, cover the
+    data set. Call ``set_epoch(epoch)`` before each epoch for a new order.
+
+    Parameters
+    ----------
+    dataset : Dataset (anything with a ``len()``)
+    num_replicas, rank : int, optional
+        Default: ``autograd_core.distributed``'s world size and rank.
+    shuffle : bool
+    seed : int
+        Must be the same on every rank.
+    drop_last : bool
+        Drop the tail so every rank gets ``len(dataset) // num_replicas`` samples
+        (else the first ones are repeated so every rank gets the ceiling).
+    """
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        if num_replicas is None or rank is None:
+            from . import distributed as dist
+            if not dist.is_initialized():
+                raise RuntimeError("DistributedSampler: give num_replicas and rank, or call "
+                                   "autograd_core.distributed.init_process_group() first")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
+        if not isinstance(num_replicas, (int, np.integer)) or num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be a positive int, got {num_replicas!r}")
+        if not isinstance(rank, (int, np.integer)) or not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: invalid rank {rank!r}; expected a rank in 0..{num_replicas - 1}")
+        self.dataset = dataset
+        self.num_replicas, self.rank = int(num_replicas), int(rank)
+        self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
+        self.epoch = 0
+        n = len(dataset)
+        if drop_last:
+            self.num_samples = n // self.num_replicas
+        else:
+            self.num_samples = -(-n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch):
+        """Use the order of ``epoch`` (call it with the same value on every rank)."""
+        self.epoch = int(epoch)
+
+    def __len__(self):
+        return self.num_samples
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            order = np.random.default_rng(self.seed + self.epoch).permutation(n)
+        else:
+            order = np.arange(n)
+        if self.total_size > n:  # pad by repeating the start (several times if the data set is tiny)
+            order = np.resize(order, self.total_size)
+        else:
+            order = order[:self.total_size]
+        return iter(order[self.rank:self.total_size:self.num_replicas].tolist())
 
 
 # --------------------------------------------------------------------------- IDX files

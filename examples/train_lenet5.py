@@ -23,6 +23,7 @@ saves a plot of loss and accuracy.
     python examples/train_lenet5.py --data --epochs 5    # full set, found where fashion_mnist() looks
     python examples/train_lenet5.py --data ~/fashion --optimizer sgd --lr 0.05
     python examples/train_lenet5.py --resume --epochs 15 # continue the run in --out
+    mpiexec -n 2 python examples/train_lenet5.py --distributed   # data-parallel on 2 ranks (distributed_run.py)
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def parse_args(argv=None):
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     p.add_argument("--no-plot", action="store_true", help="do not save the PNG plot")
     p.add_argument("--no-progress", action="store_true", help="one line per epoch, no progress bar")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI ranks (mpiexec -n 2 python examples/train_lenet5.py --distributed); "
+                        "--batch-size is the global batch; only rank 0 prints and writes")
     args = p.parse_args(argv)
     if args.epochs is None:
         args.epochs = 10 if args.data is None else 5
@@ -219,10 +223,16 @@ def save_plot(history, path):
 
 def main(argv=None):
     args = parse_args(argv)
+    run = None
+    if args.distributed:  # see distributed_run.py
+        from distributed_run import DistributedRun
+        run = DistributedRun(args)
     ag.manual_seed(args.seed)
     train, test, name = load_data(args)
     train_loader = data.DataLoader(train, batch_size=args.batch_size, shuffle=True)
     test_loader = data.DataLoader(test, batch_size=1000)
+    if run:
+        train_loader, test_loader = run.loaders(train, test)
 
     model = LeNet5()
     cls, _, extra = OPTIMIZERS[args.optimizer]
@@ -245,16 +255,22 @@ def main(argv=None):
     n_params = sum(p.numel() for p in model.parameters())
     print(f"LeNet-5 ({n_params:,} parameters) on {name}: {len(train):,} training and {len(test):,} test images; "
           f"{args.optimizer} lr={args.lr:g}, batch {args.batch_size}, epochs {first_epoch + 1}-{args.epochs}")
+    net = run.wrap(model) if run else model  # DDP: the same parameters, backward averages their gradients
     start = time.perf_counter()
     for epoch in range(first_epoch, args.epochs):
         t0 = time.perf_counter()
-        loss, acc, speed = train_epoch(model, opt, train_loader, f"epoch {epoch + 1}/{args.epochs}",
+        if run:
+            run.set_epoch(epoch)
+        loss, acc, speed = train_epoch(net, opt, train_loader, f"epoch {epoch + 1}/{args.epochs}",
                                        progress=not args.no_progress)
         test_loss, test_acc = evaluate(model, test_loader)
+        if run:
+            loss, acc, speed, test_loss, test_acc = run.combine(loss, acc, speed, test_loss, test_acc)
         for k, v in zip(history, (loss, acc, test_loss, test_acc)):
             history[k].append(v)
-        nn.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "optimizer_name": args.optimizer,
-                 "epoch": epoch + 1, "history": history, "rng_state": ag.get_rng_state()}, ckpt_path)
+        if not run or run.writes:
+            nn.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "optimizer_name": args.optimizer,
+                     "epoch": epoch + 1, "history": history, "rng_state": ag.get_rng_state()}, ckpt_path)
         print(f"epoch {epoch + 1}/{args.epochs}  loss {loss:.4f}  train acc {acc:.4f}  test loss {test_loss:.4f}  "
               f"test acc {test_acc:.4f}  ({speed:.0f} img/s, {time.perf_counter() - t0:.1f} s)", flush=True)
     if not history["test_acc"]:

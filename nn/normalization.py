@@ -8,7 +8,7 @@ from autograd_core import ShapeError
 
 from . import functional as F
 from . import init
-from .batchnorm import _BatchNorm
+from .batchnorm import _NormBase
 from .module import Module
 from .parameter import Parameter, cpu_only
 
@@ -87,9 +87,10 @@ class GroupNorm(Module):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
-class _InstanceNorm(_BatchNorm):
-    """Batch norm's parameters and buffers (``reset_parameters``, ``reset_running_stats``), PyTorch's defaults
-    for instance norm (no affine map, no running statistics), and per-sample statistics in ``forward``."""
+class _InstanceNorm(_NormBase):
+    """Batch norm's parameters and buffers (``_NormBase``: ``reset_parameters``, ``reset_running_stats``), PyTorch's
+    defaults for instance norm (no affine map, no running statistics), and per-sample statistics in ``forward``
+    (not a ``_BatchNorm``: ``SyncBatchNorm.convert_sync_batchnorm`` leaves it alone)."""
 
     _spatial = 2
 

@@ -250,6 +250,12 @@ def test_vector_norm_gradients(p, keepdim):
     np.testing.assert_array_equal(z.grad.numpy(), np.zeros(3))  # the subgradient 0 at the origin
 
 
+def test_convert_sync_batchnorm_swaps_batch_norms_only():
+    model = nn.Sequential(nn.BatchNorm3d(2), nn.InstanceNorm2d(2, affine=True), nn.LayerNorm(3))
+    nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert [type(m).__name__ for m in model] == ["SyncBatchNorm", "InstanceNorm2d", "LayerNorm"]
+
+
 def test_batchnorm3d():
     m = nn.BatchNorm3d(2).double()
     x = ag.tensor(np.random.default_rng(0).standard_normal((3, 2, 2, 2, 2)), dtype=np.float64)
