@@ -520,7 +520,11 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
             raise ShapeError(f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {xs}")
         if 0 in xs[1:]:
             raise ShapeError(f"{op}: the input's non-batch dimensions must be non-empty, got shape {xs}")
-        return AdaptiveMaxPool2d.apply(x, _adaptive_size(op, output_size, xs[2:]), return_indices)
+        oh, ow = _adaptive_size(op, output_size, xs[2:])
+        if xs[2] % oh == 0 and xs[3] % ow == 0:
+            # equal windows that tile the input: max pooling's kernels, same windows, same ties, same indices
+            return max_pool2d(x, (xs[2] // oh, xs[3] // ow), return_indices=return_indices)
+        return AdaptiveMaxPool2d.apply(x, (oh, ow), return_indices)
 
     return _batched(op, input, 2, run)
 
