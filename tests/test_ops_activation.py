@@ -329,3 +329,32 @@ def test_rrelu_layer_is_deterministic_in_eval():
     x = ag.tensor([-1.0, 2.0])
     m.eval()
     np.testing.assert_allclose(m(x).numpy(), [-0.2, 2.0])
+
+
+# --------------------------------------------------------------------------- GELU's kernels
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_gelu_kernels_match_the_numpy_path(monkeypatch, dtype, layout):
+    from autograd_core.ops import activation
+    rng = np.random.default_rng(5)
+    base = rng.uniform(-6, 6, (3, 5, 4, 6)).astype(dtype)
+    base.reshape(-1)[:4] = [np.nan, np.inf, -np.inf, 0.0]
+    x = base if layout == "nchw" else np.ascontiguousarray(base.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    g = g if layout == "nchw" else np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+    def run():
+        t = ag.from_numpy(x).requires_grad_()
+        y = F.gelu(t)
+        y.backward(ag.from_numpy(g))
+        return y.detach().numpy(), t.grad.numpy(), y.data.strides
+
+    numpy_path = run()
+    monkeypatch.setattr(activation, "_ERF_COST", 1e9)  # every array counts as large: the kernels
+    kernel_path = run()
+    tol = dict(rtol=2e-6, atol=1e-7) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-15)
+    for a, b in zip(kernel_path[:2], numpy_path[:2]):
+        np.testing.assert_allclose(a, b, equal_nan=True, **tol)
+    assert kernel_path[2] == x.strides  # the output keeps the input's memory order
+    assert np.isnan(kernel_path[0].reshape(-1)[0]) and kernel_path[0].reshape(-1)[1] == np.inf

@@ -4,7 +4,7 @@
 (im2col + GEMM, channels-last and planar variants); ``pool``: max and average
 pooling forward and backward; ``elementwise``: ReLU and masked selects on
 large arrays; ``norm``: batch normalisation's statistics, affine map and
-backward sums. Importing this package is cheap: ``load(name)``
+backward sums; ``activation``: GELU's exact form (the C library's ``erfc``). Importing this package is cheap: ``load(name)``
 imports a kernel module, and with it Numba, on first use.
 
 Fork. GNU OpenMP (Numba's ``omp`` threading layer) cannot run in a child made by

@@ -17,12 +17,15 @@ import math
 
 import numpy as np
 
-from ..function import Function, ShapeError
+from .. import _threads
+from ..function import Function, ShapeError, is_grad_enabled
 from ..random import get_rng
+from ..tensor import Tensor
 from . import _special
 from ._common import array_of, as_tensor
 from ._declare import functional, method
-from .elementwise import Elu, Mask, Mul, Where, _sigmoid, abs as _abs, cast, exp, leaky_relu, sigmoid, softplus, tanh
+from .elementwise import (Elu, Mask, Mul, Where, _dense_order, _sigmoid, abs as _abs, cast, exp, leaky_relu, sigmoid,
+                          softplus, tanh)
 from .reduce import norm_dims, softmax
 
 __all__ = ["gelu", "silu", "mish", "hardswish", "hardsigmoid", "hardtanh", "relu6", "logsigmoid", "softmin",
@@ -75,11 +78,49 @@ def _normal_pdf(x):
     return exp(x * x * -0.5) * _INV_SQRT_2PI
 
 
+# GELU's exact form costs about this many elementwise passes' worth of work per element (erfc in
+# the forward, exp in the backward): the serial rule (``_threads.small``) applied to size * this
+_ERF_COST = 10
+
+
+def _gelu_kernel_layout(*arrays):
+    """The common dense axis order of ``arrays`` if GELU's kernels should take them, else False.
+
+    Large float32/float64 arrays only (smaller ones stay on numpy, so small graphs never import
+    Numba); any dense memory order (channels-last included), the same for all of them.
+    """
+    a = arrays[0]
+    if a.dtype not in (np.float32, np.float64) or _threads.small(elements=a.size * _ERF_COST):
+        return False
+    perm = _dense_order(a)
+    if perm is False or any(b.dtype != a.dtype or _dense_order(b) != perm for b in arrays[1:]):
+        return False
+    return perm
+
+
+def _flat(a, perm):
+    return (a if perm is None else a.transpose(perm)).reshape(-1)
+
+
+def _unflat(flat, like, perm):
+    shape = like.shape if perm is None else tuple(like.shape[p] for p in perm)
+    out = flat.reshape(shape)
+    return out if perm is None else out.transpose(np.argsort(perm))
+
+
+def _gelu_kernels():
+    from ..kernels import load
+    return load("activation")
+
+
 class Gelu(Function):
     """``x Phi(x)`` (Hendrycks & Gimpel 2016), or its tanh approximation
     ``x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
 
     ``d/dx = Phi(x) + x phi(x)``; tanh form: ``(1 + t)/2 + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)``.
+    The exact form on large arrays runs the kernels of ``kernels/activation.py`` (one pass each way,
+    the C library's erfc); smaller arrays, and the backward under ``create_graph=True``, take the
+    numpy / Tensor-op path, which is also the kernels' reference.
     """
 
     @staticmethod
@@ -87,6 +128,13 @@ class Gelu(Function):
         ctx.approximate = approximate
         ctx.save_for_backward(x)
         if approximate == "none":
+            perm = _gelu_kernel_layout(x)
+            if perm is not False:
+                xf = np.ascontiguousarray(_flat(x, perm))
+                out, cdf = np.empty_like(xf), np.empty_like(xf)
+                _threads.run(_gelu_kernels().gelu_forward, xf, out, cdf, elements=x.size * _ERF_COST)
+                ctx.cdf = _unflat(cdf, x, perm)
+                return _unflat(out, x, perm)
             ctx.cdf = _special.ndtr(x)
             with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as in PyTorch
                 return x * ctx.cdf
@@ -98,8 +146,16 @@ class Gelu(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if ctx.approximate == "none":
+            if not is_grad_enabled():
+                perm = _gelu_kernel_layout(x.data, g.data, ctx.cdf)
+                if perm is not False:
+                    flat = [np.ascontiguousarray(_flat(a, perm)) for a in (g.data, x.data, ctx.cdf)]
+                    out = np.empty_like(flat[1])
+                    _threads.run(_gelu_kernels().gelu_backward, *flat, out, elements=x.data.size * _ERF_COST)
+                    return Tensor._wrap(_unflat(out, x.data, perm))
             cdf = _Reuse.apply(x, ctx.cdf, _normal_pdf)
-            return g * (cdf + x * _normal_pdf(x))
+            with np.errstate(invalid="ignore"):  # inf * 0 at x = +-inf: NaN, as in PyTorch
+                return g * (cdf + x * _normal_pdf(x))
         x2 = x * x
         t = tanh((x + x2 * x * _GELU_C) * _GELU_K)
         return g * ((t + 1.0) * 0.5 + x * 0.5 * (1.0 - t * t) * ((x2 * (3 * _GELU_C) + 1.0) * _GELU_K))
