@@ -230,6 +230,21 @@ def _sigmoid(x):
     return 0.5 * (np.tanh(0.5 * x) + 1)
 
 
+def _normal_cdf(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 with the C library's erf, element by element (float64)."""
+    import math
+    return 0.5 * (1 + np.vectorize(math.erf, otypes=[np.float64])(np.asarray(x, np.float64) / math.sqrt(2)))
+
+
+def _gelu(x):
+    return (x * _normal_cdf(x)).astype(x.dtype)
+
+
+def _gelu_grad(g, y, x):
+    pdf = np.exp(-0.5 * x.astype(np.float64) ** 2) / np.sqrt(2 * np.pi)
+    return ((g * (_normal_cdf(x) + x * pdf)).astype(x.dtype),)
+
+
 # name -> (arity, forward(*inputs), backward(g, y, *inputs) -> grads)
 ELEMENTWISE = {
     "add": (2, lambda x, w: x + w, lambda g, y, x, w: (g, g)),
@@ -238,6 +253,7 @@ ELEMENTWISE = {
     "exp": (1, np.exp, lambda g, y, x: (g * y,)),
     "tanh": (1, np.tanh, lambda g, y, x: (g * (1 - y * y),)),
     "sigmoid": (1, _sigmoid, lambda g, y, x: (g * y * (1 - y),)),
+    "gelu": (1, _gelu, _gelu_grad),
 }
 
 

@@ -1,8 +1,8 @@
 """Kernels for GELU's exact form on large arrays: the normal CDF needs ``erfc``, which numpy lacks.
 
-numpy's path (``ops/_special.py``: polynomials, about 40 passes over the array)
-is the reference these are tested against; here each direction is one pass of
-the C library's ``erfc`` (and ``exp``) over flat, C-contiguous 1-D arrays,
+The numpy path (``ops/_special.py``: the C library's ``erfc`` called element by
+element) is the reference these are tested against; here each direction is one
+compiled pass of ``erfc`` (and ``exp``) over flat, C-contiguous 1-D arrays,
 split into blocks over the threads, as in ``elementwise.py``.
 """
 
