@@ -26,6 +26,9 @@ from .random import manual_seed, get_rng, get_rng_state, set_rng_state
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import autograd  # noqa: F401
 from . import ops as _ops
+from . import linalg  # noqa: F401  (torch.linalg's norms; autograd_core/linalg.py, not ops/linalg.py)
+from .ops.factory import (memory_format, contiguous_format, channels_last, channels_last_3d,  # noqa: F401
+                          preserve_format)
 
 # every op each ops module declares in its __all__ (see autograd_core/ops/__init__.py)
 globals().update(_ops.PUBLIC)

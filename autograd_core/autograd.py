@@ -28,6 +28,7 @@ from .ops.shape import SumTo, can_sum_to
 from .ops.elementwise import Cast
 
 _wrap = Tensor._wrap
+_node_hook = None  # set by _hooks.py while the profiler runs; None otherwise (one global lookup per node)
 
 __all__ = ["backward", "grad"]
 
@@ -362,6 +363,8 @@ def _run_hooks(node, grads):
 
 
 def _run_node(node, grads, create_graph, anomaly, buf, leaves, shared):
+    if _node_hook is not None and _node_hook(node, grads, create_graph, anomaly, buf, leaves, shared):
+        return
     cls = type(node)
     if node._n_out > 1 and node._materialize:
         grads = [g if g is not None else _wrap(np.zeros(s, dtype=d))

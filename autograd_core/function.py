@@ -205,6 +205,10 @@ _new = object.__new__
 _ndarray = np.ndarray
 _asarray = np.asarray
 
+# Set by autograd_core/_hooks.py while something observes every op (the profiler, checkpoint,
+# viz.record_modules); None otherwise, so an op pays one global lookup.
+_apply_hook = None
+
 
 class Function:
     """Base class of every differentiable operation (built-in or user-defined).
@@ -327,6 +331,10 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` on the arrays of the arguments and record the node if needed."""
+        if _apply_hook is not None:
+            out = _apply_hook(cls, args, kwargs)
+            if out is not NotImplemented:
+                return out
         ctx = _new(cls)
         rec = False
         if _state.enabled:

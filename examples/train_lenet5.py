@@ -96,6 +96,9 @@ def parse_args(argv=None):
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel over MPI ranks (mpiexec -n 2 python examples/train_lenet5.py --distributed); "
                         "--batch-size is the global batch; only rank 0 prints and writes")
+    p.add_argument("--profile", nargs="?", const=5, type=int, default=None, metavar="STEPS",
+                   help="profile STEPS training steps (default 5), print where the time goes, write "
+                        "<out>/trace.json (open it in ui.perfetto.dev) and stop")
     args = p.parse_args(argv)
     if args.epochs is None:
         args.epochs = 10 if args.data is None else 5
@@ -196,6 +199,21 @@ def train_epoch(model, opt, loader, desc, progress=True):
     return total_loss / n, correct / n, n / (time.perf_counter() - start)
 
 
+def profile_steps(model, opt, loader, steps, trace_path):
+    """``--profile``: ``steps`` training steps under the profiler; prints the table, writes a Chrome trace."""
+    from autograd_core.profiler import profile, record_function
+    with profile(with_flops=True) as prof:
+        for _, (x, y) in zip(range(steps), loader):
+            with record_function("train step"):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                opt.step()
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
+    print(f"trace: {prof.export_chrome_trace(trace_path)}")
+    return prof
+
+
 def save_plot(history, path):
     """Loss and accuracy per epoch as a PNG; returns False when matplotlib is not installed."""
     try:
@@ -252,6 +270,8 @@ def main(argv=None):
         history, first_epoch = ckpt["history"], ckpt["epoch"]
         print(f"resumed from {ckpt_path} after epoch {first_epoch}")
 
+    if args.profile:
+        return profile_steps(model, opt, train_loader, args.profile, os.path.join(args.out, "trace.json"))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"LeNet-5 ({n_params:,} parameters) on {name}: {len(train):,} training and {len(test):,} test images; "
           f"{args.optimizer} lr={args.lr:g}, batch {args.batch_size}, epochs {first_epoch + 1}-{args.epochs}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd_core import ShapeError, from_numpy, increment_version
+from autograd_core.utils.checkpoint import is_recomputing
 
 from . import functional as F
 from . import init
@@ -76,7 +77,7 @@ class _BatchNorm(_NormBase):
                 f"dimension 1, got shape {tuple(input.shape)}")
         use_batch_stats = self.training or not self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        if self.training and self.track_running_stats and not is_recomputing():  # (checkpoint: once a step)
             self.num_batches_tracked.data += 1
             if self.momentum is None:  # cumulative moving average
                 momentum = 1.0 / float(self.num_batches_tracked.data)

@@ -7,7 +7,8 @@ convolutions and pooling in ``ops/conv.py`` / ``ops/pool.py``, the
 normalisations in ``ops/norm.py``, the losses in ``ops/loss.py``, the dropouts
 in ``ops/dropout.py``, ``embedding`` and ``bilinear`` in ``ops/layers.py``,
 ``interpolate``, ``pixel_shuffle``, ``unfold`` and ``fold`` in
-``ops/vision.py``). The layers in ``nn`` call these; so can you.
+``ops/vision.py``, ``cosine_similarity`` in ``ops/distance.py``). The layers in
+``nn`` call these; so can you.
 """
 
 from autograd_core.ops import FUNCTIONAL as _FUNCTIONAL

@@ -154,6 +154,11 @@ class Optimizer:
     def _update(self, group):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _foreach_cache(self, group):
+        """A dict kept across steps for a group's multi-tensor kernel (its address tables)."""
+        caches = self.__dict__.setdefault("_foreach_caches", {})
+        return caches.setdefault(id(group), {})
+
     def _params_with_grad(self, group, l2=True):
         """``(param, gradient array, state dict)`` for the parameters of ``group`` that have a gradient.
 
@@ -251,6 +256,7 @@ class Optimizer:
             new_groups.append(ng)
         self.state = new_state
         self.param_groups = new_groups
+        self.__dict__.pop("_foreach_caches", None)
 
     # ------------------------------------------------------------------ repr
     def __repr__(self):

@@ -20,7 +20,15 @@ abs absolute add all allclose amax amin any argmax argmin broadcast_to clamp cli
 div divide dot elu equal eq exp expand expand_as flatten floor_divide ge gt isfinite isnan le leaky_relu
 log log_softmax logical_and logical_not logical_or logsumexp lt matmul max maximum mean min minimum mm mul
 multiply ne neg negative permute pow reciprocal relu remainder reshape reshape_as sigmoid sign sin softmax
-sqrt square squeeze std sub subtract sum t tanh transpose unsqueeze var view view_as where prelu
+sqrt square squeeze std sub subtract sum t tanh transpose unsqueeze var view view_as where
+acos acosh addcdiv addcmul addmm addmv addr arccos arccosh arcsin arcsinh arctan arctan2 arctanh argsort argwhere
+asin asinh atan atan2 atanh baddbmm bmm ceil chunk clamp_max clamp_min cosh cumprod cumsum diag diag_embed diagonal
+dist erf erfc erfinv exp2 expm1 fix flip fliplr flipud floor frac gather ger hypot index_add index_add_ index_select
+inner is_contiguous isinf isneginf isposinf kron kthvalue lerp log10 log1p log2 masked_fill masked_fill_
+masked_select median mode moveaxis movedim msort mv nan_to_num nanmedian narrow new_empty new_full new_ones
+new_tensor new_zeros nonzero norm outer prod repeat repeat_interleave roll rot90 round rsqrt scatter scatter_
+scatter_add scatter_add_ sinh sort split take take_along_dim tan tile topk tril tril_ triu triu_ trunc unbind unique
+unique_consecutive prelu
 """.split())
 TORCH_FUNCTIONAL = set("""
 adaptive_avg_pool1d adaptive_avg_pool2d avg_pool1d avg_pool2d batch_norm binary_cross_entropy
@@ -34,6 +42,7 @@ pairwise_distance triplet_margin_loss triplet_margin_with_distance_loss poisson_
 hinge_embedding_loss dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout interpolate upsample
 upsample_nearest upsample_bilinear pixel_shuffle pixel_unshuffle unfold fold adaptive_max_pool1d adaptive_max_pool2d
 embedding bilinear
+cosine_similarity
 """.split())
 
 

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 import autograd_core as ag
 import nn
 import nn.functional as F
-from autograd_core.ops.norm import vector_norm
 from autograd_core.testing import divisible_shapes, op_test, shapes
 
 
@@ -230,24 +229,6 @@ def test_normalize_with_zero_and_negative_p(p, value, grad):
     np.testing.assert_allclose(y.detach().numpy(), value, rtol=1e-6)
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), grad, rtol=1e-6)
-
-
-@pytest.mark.parametrize("p", [0.5, 1.0, 2.0, 3.0, np.inf])
-@pytest.mark.parametrize("keepdim", [False, True])
-def test_vector_norm_gradients(p, keepdim):
-    x = ag.tensor(np.random.default_rng(3).uniform(0.2, 1, (2, 3, 2)) * [1, -1], dtype=np.float64, requires_grad=True)
-    got = vector_norm(x, p, (0, 2), keepdim)
-    ax = np.abs(x.detach().numpy())
-    want = ax.max(axis=(0, 2), keepdims=keepdim) if p == np.inf else \
-        (ax ** p).sum(axis=(0, 2), keepdims=keepdim) ** (1 / p)
-    np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12)
-    fn = lambda t: vector_norm(t, p, (0, 2), keepdim)  # noqa: E731
-    assert ag.gradcheck(fn, (x,))
-    if p != 1.0:
-        assert ag.gradgradcheck(fn, (x,))
-    z = ag.zeros(3, dtype=np.float64, requires_grad=True)
-    vector_norm(z, p, 0).backward()
-    np.testing.assert_array_equal(z.grad.numpy(), np.zeros(3))  # the subgradient 0 at the origin
 
 
 def test_convert_sync_batchnorm_swaps_batch_norms_only():

@@ -3,8 +3,12 @@
 ``conv``: 2-D cross-correlation forward, input gradient and weight gradient
 (im2col + GEMM, channels-last and planar variants); ``pool``: max and average
 pooling forward and backward; ``elementwise``: ReLU and masked selects on
-large arrays; ``norm``: batch normalisation's statistics, affine map and
-backward sums; ``activation``: GELU's exact form (the C library's ``erfc``). Importing this package is cheap: ``load(name)``
+large arrays, and the parallel add; ``norm``: batch normalisation's
+statistics, affine map and backward sums; ``rows``: softmax, log-softmax,
+cross-entropy and sums over rows; ``matmul``: matrix products split in row
+blocks over the threads; ``optim``: multi-tensor optimizer steps; ``special``:
+erf and erfc on large arrays; ``activation``: GELU's exact form, fused.
+Importing this package is cheap: ``load(name)``
 imports a kernel module, and with it Numba, on first use.
 
 Fork. GNU OpenMP (Numba's ``omp`` threading layer) cannot run in a child made by
@@ -27,8 +31,13 @@ _forked = False   # True in a child forked after kernels were loaded: use the se
 _serial = {}      # module name -> its serial view
 
 
+def loaded():
+    """Whether any kernel module is loaded (so Numba is imported and BLAS runs one thread)."""
+    return bool(_loaded)
+
+
 def load(name):
-    """The kernel module ``name`` ('conv', 'pool', 'elementwise', 'norm', ...), threads configured first.
+    """The kernel module ``name`` ('conv', 'pool', 'elementwise', 'norm', 'special', ...), threads configured first.
 
     In a process forked after the kernels were loaded, a view of the module whose
     parallel kernels are their serial twins (see the module docstring).

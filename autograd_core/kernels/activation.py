@@ -1,7 +1,7 @@
 """Kernels for GELU's exact form on large arrays: the normal CDF needs ``erfc``, which numpy lacks.
 
-The numpy path (``ops/_special.py``: the C library's ``erfc`` called element by
-element) is the reference these are tested against; here each direction is one
+The numpy path (``ops/activation.py``'s ``_ndtr``: the C library's ``erfc`` called
+element by element) is the reference these are tested against; here each direction is one
 compiled pass of ``erfc`` (and ``exp``) over flat, C-contiguous 1-D arrays,
 split into blocks over the threads, as in ``elementwise.py``.
 """

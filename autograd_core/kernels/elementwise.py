@@ -39,3 +39,13 @@ def mask_select(g, keep, out):
     for b in prange(nblocks):
         for i in range(uint64(b * _BLOCK), uint64(min(n, (b + 1) * _BLOCK))):
             out[i] = g[i] if keep[i] else 0
+
+
+@njit(parallel=True, **_opts)
+def add(a, b, out):
+    """``out = a + b`` on flat arrays of one length."""
+    n = a.shape[0]
+    nblocks = (n + _BLOCK - 1) // _BLOCK
+    for blk in prange(nblocks):
+        for i in range(uint64(blk * _BLOCK), uint64(min(n, (blk + 1) * _BLOCK))):
+            out[i] = a[i] + b[i]

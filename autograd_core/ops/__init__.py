@@ -12,10 +12,11 @@ To add a module, append it to ``MODULES``.
 """
 
 from . import (elementwise, reduce, shape, linalg, index, conv, pool, norm, loss,  # noqa: F401
-               dropout, activation, layers, vision)
+               dropout, foreach, pointwise, sort, factory, cumulative, distance, activation, layers, vision)
 from ._routes import log_routes, Route  # noqa: F401  (which kernel route conv / pool took)
 
-MODULES = (elementwise, reduce, shape, linalg, index, conv, pool, norm, loss, dropout, activation, layers, vision)
+MODULES = (elementwise, reduce, shape, linalg, index, conv, pool, norm, loss, dropout, foreach,
+           pointwise, sort, factory, cumulative, distance, activation, layers, vision)
 
 
 def _public():

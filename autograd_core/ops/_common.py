@@ -73,3 +73,11 @@ def to_nhwc(a):
 def nchw_view(a):
     """C-contiguous (N, H, W, C) -> its (N, C, H, W) view (channels-last memory)."""
     return a.transpose(0, 3, 1, 2)
+
+
+def dense_order(a):
+    """The axis order in which ``a`` is C-contiguous (``None``: identity), or ``False`` if there is none."""
+    if a.flags.c_contiguous:
+        return None
+    perm = tuple(int(i) for i in np.argsort([-st for st in a.strides], kind="stable"))
+    return perm if a.transpose(perm).flags.c_contiguous else False

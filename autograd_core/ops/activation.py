@@ -21,11 +21,11 @@ from .. import _threads
 from ..function import Function, ShapeError, is_grad_enabled
 from ..random import get_rng
 from ..tensor import Tensor
-from . import _special
 from ._common import array_of, as_tensor
 from ._declare import functional, method
 from .elementwise import (Elu, Mask, Mul, Where, _dense_order, _sigmoid, abs as _abs, cast, exp, leaky_relu, sigmoid,
                           softplus, tanh)
+from .pointwise import _NS_PER_ERF, _erfc64
 from .reduce import norm_dims, softmax
 
 __all__ = ["gelu", "silu", "mish", "hardswish", "hardsigmoid", "hardtanh", "relu6", "logsigmoid", "softmin",
@@ -78,9 +78,18 @@ def _normal_pdf(x):
     return exp(x * x * -0.5) * _INV_SQRT_2PI
 
 
-# GELU's exact form costs about this many elementwise passes' worth of work per element (erfc in
-# the forward, exp in the backward): the serial rule (``_threads.small``) applied to size * this
-_ERF_COST = 10
+# GELU's exact form costs about an erfc per element (pointwise.py's measure, in elementwise passes):
+# the serial rule (``_threads.small``) applied to size * this
+_ERF_COST = _NS_PER_ERF
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+
+
+def _ndtr(x):
+    """``Phi(x) = erfc(-x / sqrt 2) / 2`` in ``x``'s dtype: the C library's erfc element by element (the
+    kernels' reference path); relatively accurate far into the left tail, where ``1 + erf`` would be 0."""
+    out = _erfc64(np.asarray(x, dtype=np.float64) * -_SQRT1_2)
+    out *= 0.5
+    return out.astype(x.dtype, copy=False)
 
 
 def _gelu_kernel_layout(*arrays):
@@ -135,7 +144,7 @@ class Gelu(Function):
                 _threads.run(_gelu_kernels().gelu_forward, xf, out, cdf, elements=x.size * _ERF_COST)
                 ctx.cdf = _unflat(cdf, x, perm)
                 return _unflat(out, x, perm)
-            ctx.cdf = _special.ndtr(x)
+            ctx.cdf = _ndtr(x)
             with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as in PyTorch
                 return x * ctx.cdf
         with np.errstate(over="ignore", invalid="ignore"):

@@ -14,7 +14,10 @@ import numpy as np
 from .. import _threads
 from ..function import Function, _state, ShapeError
 from ..tensor import Tensor
+from . import fused as _fused
+from ._common import dense_order
 from ._declare import functional, method
+from .factory import check_memory_format, contiguous_format, copy_as, is_format, preserve_format
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
@@ -45,6 +48,10 @@ def _arr(x):
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
+        if type(a) is np.ndarray and _big(a):  # (a residual connection, for one)
+            out = _fused.add(a, b)
+            if out is not None:
+                return out
         return a + b
 
     @staticmethod
@@ -169,12 +176,7 @@ def _big(a):
     return a.dtype in _KERNEL_DTYPES and not _threads.small(elements=a.size)
 
 
-def _dense_order(a):
-    """The axis order in which ``a`` is C-contiguous (``None``: identity), or ``False`` if there is none."""
-    if a.flags.c_contiguous:
-        return None
-    perm = tuple(int(i) for i in np.argsort([-st for st in a.strides], kind="stable"))
-    return perm if a.transpose(perm).flags.c_contiguous else False
+_dense_order = dense_order
 
 
 def _ew_kernels():
@@ -486,8 +488,8 @@ class Cast(Function):
 
 class Clone(Function):
     @staticmethod
-    def forward(ctx, a):
-        return a.copy()
+    def forward(ctx, a, memory_format=None):
+        return a.copy() if memory_format is None else copy_as(a, memory_format)
 
     @staticmethod
     def backward(ctx, g):
@@ -532,7 +534,11 @@ def mul(input, other):
 
 
 @method
-def div(input, other):
+def div(input, other, *, rounding_mode=None):
+    """``input / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient (zero gradient)."""
+    if rounding_mode is not None:
+        from .pointwise import div_rounded
+        return div_rounded(input, other, rounding_mode)
     return Div.apply(input, other)
 
 
@@ -672,8 +678,14 @@ def _where_method(self, condition, other):
 
 
 @method(impl=_where_method)
-def where(condition, input, other):
-    """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, else ``other`` (broadcasting all three).
+
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``.
+    """
+    if input is None and other is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
     return Where.apply(_data(condition), input, other)
 
 
@@ -685,16 +697,21 @@ def cast(input, dtype):
 
 
 @method
-def clone(input):
-    return Clone.apply(input)
+def clone(input, *, memory_format=None):
+    """A copy; ``memory_format`` (default ``preserve_format``: the input's stride order) sets its layout."""
+    fmt = check_memory_format(memory_format, "clone", np.ndim(_arr(input)))
+    return Clone.apply(input, memory_format=fmt)
 
 
 @method
-def contiguous(input):  # a Tensor method only, as in PyTorch
-    """``input`` itself if its memory is C-contiguous, else a C-contiguous copy."""
-    if input.data.flags.c_contiguous:
+def contiguous(input, memory_format=None):  # a Tensor method only, as in PyTorch
+    """``input`` itself if its memory is C-contiguous (or laid out as ``memory_format``), else such a copy."""
+    fmt = check_memory_format(memory_format or contiguous_format, "contiguous", input.ndim)
+    if fmt is preserve_format:
+        raise ValueError("contiguous: preserve_format is not a layout to make contiguous; use clone()")
+    if is_format(input.data, fmt):
         return input
-    return Clone.apply(input)
+    return Clone.apply(input, memory_format=fmt)
 
 
 @method

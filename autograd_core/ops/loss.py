@@ -5,8 +5,9 @@ Each takes ``reduction`` = 'mean' (default), 'sum' or 'none' (``kl_div`` also
 'batchmean'); where PyTorch still accepts the deprecated ``size_average`` and
 ``reduce`` flags, so do these. The losses a training step runs many times are
 single graph nodes (``nll_loss``; ``cross_entropy`` is ``log_softmax`` plus that
-node); the others are compositions of Tensor operations. Every backward is made
-of Tensor operations, so second derivatives work through all of them.
+node, or for (N, C) float logits one ``CrossEntropy`` node running the row
+kernels); the others are compositions of Tensor operations. Every backward is
+made of Tensor operations, so second derivatives work through all of them.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import warnings
 
 import numpy as np
 
-from ..function import Function, ShapeError
+from ..function import Function, ShapeError, _state
 from ..tensor import Tensor
+from . import fused as _fused
 from ._common import array_of, as_tensor, shape_of
 from ._declare import functional
-from .elementwise import exp, log, relu, sigmoid, softplus, where
 from .activation import logsigmoid
-from .norm import vector_norm
-from .reduce import log_softmax
+from .elementwise import exp, log, relu, sigmoid, softplus, where
+from .distance import vector_norm
+from .reduce import log_softmax, softmax
 
 __all__ = ["mse_loss", "l1_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "smooth_l1_loss", "huber_loss", "kl_div", "soft_margin_loss",
@@ -113,6 +115,62 @@ class NLLLoss(Function):
         return g * ctx.coef
 
 
+class CrossEntropy(Function):
+    """Cross-entropy of (N, C) logits at class indices in one node, by the row kernels.
+
+    Forward, one pass per row: ``lse = logsumexp(x[n])`` and ``loss[n] =
+    w[n] (lse - x[n, t[n]])`` with ``w[n]`` the class weight (0 for an ignored
+    target); then the reduction (``mean`` divides by the sum of the weights).
+    Backward, one pass: ``dx[n] = g c[n] (softmax(x[n]) - onehot(t[n]))`` with
+    ``c`` the per-row weight of the reduction and the softmax rebuilt from the
+    saved ``lse``. With ``create_graph=True`` the same formula runs in Tensor
+    ops from ``x`` (differentiable again). The reference is ``log_softmax``
+    followed by ``NLLLoss``, which ``cross_entropy`` runs for other inputs.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction):
+        valid = target != ignore_index
+        every = valid.all()
+        t = target if every else np.where(valid, target, 0)
+        lse, picked = _fused.cross_entropy(x, t)
+        losses = lse - picked
+        if every and weight is None and reduction == "mean":  # the common case, in few numpy calls
+            n = x.shape[0]
+            ctx.save_for_backward(x)
+            ctx.lse, ctx.t, ctx.coef = lse, t, np.full(n, 1.0 / n, x.dtype)
+            ctx.per_element = False
+            return np.asarray(losses.sum() / x.dtype.type(n), dtype=x.dtype)
+        w = valid.astype(x.dtype)
+        if weight is not None:
+            w *= weight[t]
+        losses = w * losses
+        if reduction == "mean":
+            total = w.sum()
+            with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: NaN, like PyTorch
+                coef = w / total
+                out = np.asarray(losses.sum() / total, dtype=x.dtype)
+        elif reduction == "sum":
+            coef, out = w, np.asarray(losses.sum(), dtype=x.dtype)
+        else:
+            coef, out = w, losses
+        ctx.save_for_backward(x)
+        ctx.lse, ctx.t, ctx.coef = lse, t, coef.astype(x.dtype, copy=False)
+        ctx.per_element = reduction == "none"
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if not _state.enabled:  # no graph of the backward wanted: the kernel, on arrays
+            c = ctx.coef * g.data
+            return Tensor._wrap(_fused.cross_entropy_backward(x.data, ctx.lse, ctx.t, c))
+        onehot = np.zeros(x.shape, x.dtype)
+        onehot[np.arange(x.shape[0]), ctx.t] = 1
+        cg = (g.unsqueeze(1) if ctx.per_element else g) * ctx.coef[:, None]
+        return (softmax(x, 1) - onehot) * cg
+
+
 def _class_targets(input, target, fn, ignore_index):
     """Validate integer targets against ``(N, C, *)`` input; return ``(input, target array, unbatched)``."""
     x = array_of(input)
@@ -133,6 +191,8 @@ def _class_targets(input, target, fn, ignore_index):
             f"{fn}: target of shape {t.shape} does not fit input of shape {x.shape}: expected class indices of "
             f"shape {expected} (the input's shape without the class dimension 1)")
     c = x.shape[1]
+    if t.size and 0 <= t.min() and t.max() < c:  # the common case, in two reductions
+        return input, t.astype(np.int64, copy=False), unbatched
     valid = t != ignore_index
     if valid.any():
         tv = t[valid]
@@ -208,6 +268,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise TypeError(f"cross_entropy: target must hold integer class indices or float probabilities, "
                         f"got dtype {t.dtype}")
     input, t, unbatched = _class_targets(input, t, "cross_entropy", ignore_index)
+    if label_smoothing == 0 and x.ndim == 2 and _fused.usable(x):
+        return CrossEntropy.apply(input, t, w, ignore_index, reduction)
     logp = log_softmax(input, 1)
     loss = NLLLoss.apply(logp, t, w, ignore_index, reduction)
     if label_smoothing > 0:
@@ -533,7 +595,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     _floats("pairwise_distance", d)
     if d.ndim == 0:
         return d.abs()
-    return vector_norm(d, p, -1, keepdim, op="pairwise_distance")
+    return vector_norm(d, p, -1, keepdim)
 
 
 def _triplet(anchor, positive, negative, dist, margin, swap, reduction, fn):

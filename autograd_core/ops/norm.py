@@ -19,10 +19,10 @@ import numpy as np
 from .. import _threads
 from ..function import Function, ShapeError, is_grad_enabled
 from ..tensor import Tensor
+from ..utils.checkpoint import is_recomputing
 from ._common import array_of, as_tensor, shape_of
 from ._declare import functional
-from .elementwise import Mask, Where, sign
-from .reduce import norm_dims
+from .distance import vector_norm
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm", "normalize"]
 
@@ -223,7 +223,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 f"{x.shape}; use a batch of at least 2, or call eval() on the model")
         out = BatchNormTrain.apply(input, weight, bias, eps)
         ctx = out.grad_fn
-        if running_mean is not None or running_var is not None:
+        # (checkpoint's recomputation of a segment must not count the batch twice)
+        if (running_mean is not None or running_var is not None) and not is_recomputing():
             mean, var = (ctx.batch_mean, ctx.batch_var) if ctx is not None else _batch_stats(x)
             if running_mean is not None:
                 rm = running_mean.data
@@ -397,7 +398,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                              f"statistics, got input of shape {x.shape}")
         out = Standardize.apply(input, tuple(range(2, x.ndim)), eps)
         ctx = out.grad_fn
-        if running_mean is not None or running_var is not None:
+        # (checkpoint's recomputation of a segment must not count the batch twice)
+        if (running_mean is not None or running_var is not None) and not is_recomputing():
             if ctx is not None:
                 mean, var = ctx.mean, ctx.var
             else:
@@ -445,64 +447,6 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     return t / div
 
 
-class VectorNorm(Function):
-    """``(sum |x|^p)^(1/p)`` over ``dims`` for a finite ``p != 0`` (one node; ``p < 0`` too, as PyTorch allows).
-
-    ``d/dx = sign(x) (|x| / norm)^(p - 1)``, and 0 where the norm is 0 (PyTorch's
-    subgradient there).
-    """
-
-    @staticmethod
-    def forward(ctx, x, p, dims, keepdim):
-        ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
-        ax = np.abs(x)
-        if p == 2:
-            out = np.sqrt(np.sum(x * x, axis=dims, keepdims=True))
-        elif p == 1:
-            out = np.sum(ax, axis=dims, keepdims=True)
-        else:
-            with np.errstate(divide="ignore"):  # p < 0: a zero element makes the norm 0
-                out = np.sum(ax ** p, axis=dims, keepdims=True) ** (1.0 / p)
-        out = out.astype(x.dtype, copy=False)
-        ctx.nonzero = out != 0
-        ctx.keep = (x != 0) & ctx.nonzero  # elements with a non-zero gradient (0 at the origin, PyTorch's choice)
-        res = out if keepdim else np.squeeze(out, axis=dims)
-        ctx.save_for_backward(x, res)
-        return res
-
-    @staticmethod
-    def backward(ctx, g):
-        x, n = ctx.saved_tensors
-        keep = ctx.nonzero.shape
-        if not ctx.keepdim:
-            g, n = g.reshape(keep), n.reshape(keep)
-        if ctx.p == 1:
-            return Mask.apply(g * sign(x), ctx.keep)
-        q = x.abs() / Where.apply(ctx.nonzero, n, 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** (p - 1) for p < 1, masked out
-            return Mask.apply(g * sign(x) * (q if ctx.p == 2 else q ** (ctx.p - 1)), ctx.keep)
-
-
-def vector_norm(input, p=2.0, dim=None, keepdim=False, op="norm"):
-    """The p-norm of ``input`` over ``dim`` (all dimensions if None), PyTorch's ``vector_norm`` rules:
-    ``p = inf`` the largest ``|x|``, ``-inf`` the smallest, ``0`` the number of non-zeros (no gradient).
-
-    A small stand-in for ``linalg.vector_norm`` used by ``normalize`` and the distance-based losses.
-    """
-    x = as_tensor(input)
-    dims = norm_dims(dim, x.ndim, op)
-    p = float(p)
-    if x.ndim == 0:
-        return (x != 0).to(x.dtype) if p == 0 else x.abs()
-    if p == float("inf"):
-        return x.abs().amax(dims, keepdim=keepdim)
-    if p == -float("inf"):
-        return x.abs().amin(dims, keepdim=keepdim)
-    if p == 0:
-        return Tensor._wrap(np.sum(x.data != 0, axis=dims, keepdims=keepdim).astype(x.dtype))
-    return VectorNorm.apply(x, p, dims, keepdim)
-
-
 @functional
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """``x / max(||x||_p, eps)`` along ``dim``: unit vectors (zero vectors stay zero)."""
@@ -510,5 +454,5 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         raise TypeError("normalize: out= is not supported; assign the result instead")
     _float_input("normalize", input)
     x = as_tensor(input)
-    denom = vector_norm(x, p, dim, keepdim=True, op="normalize").clamp(min=eps)
+    denom = vector_norm(x, p, dim, keepdim=True).clamp(min=eps)
     return x / denom

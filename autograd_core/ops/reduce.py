@@ -11,8 +11,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, _state
 from ..tensor import Tensor
+from . import fused as _fused
 from .elementwise import exp
 from ._declare import functional, method
 
@@ -66,11 +67,22 @@ def _setup(ctx, a, dim, keepdim, op):
     return dims if a.ndim else None
 
 
+def _sum_kernel(a, dims, keep_shape, keepdim):
+    """The sum over trailing axes by a kernel (large float arrays; see ``fused.py``), else None."""
+    if not _fused._big(a.size) or not _fused.usable(a):
+        return None
+    out = _fused.sum_trailing(a, dims)
+    if out is not None and keepdim:
+        out = out.reshape(keep_shape)
+    return out
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
         axis = _setup(ctx, a, dim, keepdim, "sum")
-        return np.sum(a, axis=axis, keepdims=keepdim)
+        out = _sum_kernel(a, axis, ctx.keep_shape, keepdim) if axis else None
+        return np.sum(a, axis=axis, keepdims=keepdim) if out is None else out
 
     @staticmethod
     def backward(ctx, g):
@@ -82,6 +94,10 @@ class Mean(Function):
     def forward(ctx, a, dim=None, keepdim=False):
         axis = _setup(ctx, a, dim, keepdim, "mean")
         ctx.count = int(np.prod([a.shape[d] for d in ctx.dims])) if a.ndim else 1
+        out = _sum_kernel(a, axis, ctx.keep_shape, keepdim) if axis else None
+        if out is not None:  # (a global average pool of channels-last memory, for one)
+            out /= a.dtype.type(ctx.count)
+            return out
         return np.mean(a, axis=axis, keepdims=keepdim)
 
     @staticmethod
@@ -210,37 +226,58 @@ class Logsumexp(Function):
         return _expand_grad(g, ctx) * exp(a - logsumexp(a, ctx.dims, keepdim=True))
 
 
+def _rows_kernel(a, d):
+    """Whether softmax / log-softmax over axis ``d`` of ``a`` runs the row kernels (``fused.py``)."""
+    return d == a.ndim - 1 and _fused.usable(a)
+
+
 class Softmax(Function):
+    """Softmax along ``dim``; over the last axis of float arrays, one kernel pass per row each way."""
+
     @staticmethod
     def forward(ctx, a, dim):
         (d,) = norm_dims(dim, a.ndim, "softmax")
         ctx.dim = d
-        e = np.exp(a - np.amax(a, axis=d, keepdims=True))
-        out = e / np.sum(e, axis=d, keepdims=True)
+        ctx.kernel = _rows_kernel(a, d)
+        if ctx.kernel:
+            out = _fused.softmax_last(a, log=False)
+        else:  # the reference path
+            e = np.exp(a - np.amax(a, axis=d, keepdims=True))
+            out = e / np.sum(e, axis=d, keepdims=True)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (s,) = ctx.saved_tensors
+        if ctx.kernel and not _state.enabled:  # no graph of the backward wanted: the kernel, on arrays
+            return _wrap(_fused.softmax_last_backward(g.data, s.data, log=False))
         return s * (g - (g * s).sum(ctx.dim, keepdim=True))
 
 
 class LogSoftmax(Function):
+    """Log-softmax along ``dim``; over the last axis of float arrays, one kernel pass per row each way."""
+
     @staticmethod
     def forward(ctx, a, dim):
         (d,) = norm_dims(dim, a.ndim, "log_softmax")
         ctx.dim = d
-        m = np.amax(a, axis=d, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
-        shifted = a - m
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=d, keepdims=True))
+        ctx.kernel = _rows_kernel(a, d)
+        if ctx.kernel:
+            out = _fused.softmax_last(a, log=True)
+        else:  # the reference path
+            m = np.amax(a, axis=d, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
+            shifted = a - m
+            out = shifted - np.log(np.sum(np.exp(shifted), axis=d, keepdims=True))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if ctx.kernel and not _state.enabled:
+            return _wrap(_fused.softmax_last_backward(g.data, out.data, log=True))
         return g - exp(out) * g.sum(ctx.dim, keepdim=True)
 
 
@@ -313,20 +350,32 @@ def logsumexp(input, dim, keepdim=False):
 
 @method
 @functional
-def softmax(input, dim=None):
-    """``exp(x) / sum(exp(x))`` along ``dim`` (required, as in PyTorch's recommended use)."""
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``exp(x) / sum(exp(x))`` along ``dim`` (required, as in PyTorch's recommended use).
+
+    ``dtype``: cast the input to it first (PyTorch's way to get a float64 softmax of float32 logits).
+    """
     if dim is None:
         raise TypeError("softmax: pass dim explicitly (e.g. dim=1 for (N, C) logits)")
-    return Softmax.apply(input, dim)
+    return Softmax.apply(_cast_to(input, _stacklevel, dtype), dim)
 
 
 @method
 @functional
-def log_softmax(input, dim=None):
-    """``log(softmax(x))`` along ``dim`` (required), computed stably."""
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``log(softmax(x))`` along ``dim`` (required), computed stably; ``dtype`` casts the input first."""
     if dim is None:
         raise TypeError("log_softmax: pass dim explicitly (e.g. dim=1 for (N, C) logits)")
-    return LogSoftmax.apply(input, dim)
+    return LogSoftmax.apply(_cast_to(input, _stacklevel, dtype), dim)
+
+
+def _cast_to(input, stacklevel, dtype):
+    if dtype is None and not isinstance(stacklevel, int):  # x.softmax(dim, dtype): the method's order
+        dtype = stacklevel
+    if dtype is None:
+        return input
+    from .elementwise import cast
+    return cast(input if isinstance(input, Tensor) else Tensor(input), dtype)
 
 
 def _arg(fn, name, input, dim, keepdim):
