@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd_core import ShapeError
+from autograd_core.utils.checkpoint import is_recomputing
 
 from . import functional as F
 from . import init
@@ -111,7 +112,7 @@ class _InstanceNorm(_NormBase):
                              f"(shape {tuple(input.shape)})")
         use_input_stats = self.training or not self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        if self.training and self.track_running_stats and not is_recomputing():  # (checkpoint: once a step)
             self.num_batches_tracked.data += 1
             if self.momentum is None:  # cumulative moving average, as batch norm
                 momentum = 1.0 / float(self.num_batches_tracked.data)

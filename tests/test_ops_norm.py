@@ -118,6 +118,17 @@ def test_instance_norm_running_statistics_and_eval():
     assert set(m.state_dict()) == {"running_mean", "running_var", "num_batches_tracked"}
 
 
+def test_instance_norm_running_statistics_move_once_under_checkpoint():
+    from autograd_core.utils.checkpoint import checkpoint
+    x = ag.tensor(np.random.default_rng(2).standard_normal((4, 3, 5)), requires_grad=True)
+    plain, ckpt = nn.InstanceNorm1d(3, track_running_stats=True).double(), nn.InstanceNorm1d(3, track_running_stats=True).double()
+    (plain(x) ** 2).sum().backward()
+    (checkpoint(ckpt, x) ** 2).sum().backward()  # the segment runs twice; the statistics count once
+    np.testing.assert_allclose(ckpt.running_mean.numpy(), plain.running_mean.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(ckpt.running_var.numpy(), plain.running_var.numpy(), rtol=1e-14)
+    assert int(ckpt.num_batches_tracked.item()) == 1
+
+
 def test_instance_norm_layers_unbatched_affine_and_errors():
     m = nn.InstanceNorm2d(3, affine=True).double()
     x = ag.tensor(np.random.default_rng(0).standard_normal((3, 4, 5)), dtype=np.float64, requires_grad=True)
