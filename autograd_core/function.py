@@ -19,7 +19,7 @@ import numpy as np
 __all__ = [
     "Function", "once_differentiable", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-    "ShapeError",
+    "ShapeError", "inference_mode", "is_inference_mode_enabled",
 ]
 
 
@@ -38,6 +38,7 @@ class _GradState(threading.local):
     # thread-local).
     enabled = True
     anomaly = False
+    inference = False
 
 
 _state = _GradState()
@@ -87,6 +88,13 @@ class set_grad_enabled:
 class _GradModeContext:
     _mode = True
 
+    def __new__(cls, fn=None):
+        if fn is not None:  # used as a bare decorator: @no_grad
+            if not callable(fn):
+                raise TypeError(f"{cls.__name__}() takes no arguments, got {fn!r}")
+            return cls()(fn)
+        return super().__new__(cls)
+
     def __enter__(self):
         self.prev = _state.enabled
         _state.enabled = self._mode
@@ -116,6 +124,50 @@ class enable_grad(_GradModeContext):
     """Context manager / decorator that turns recording back on inside ``no_grad``."""
 
     _mode = True
+
+
+class inference_mode:
+    """Context manager / decorator for inference (``torch.inference_mode``): records nothing.
+
+    Here it is ``no_grad`` plus a flag (``is_inference_mode_enabled()``); PyTorch's further
+    bookkeeping savings do not apply to this engine. ``inference_mode(False)`` turns recording
+    back on, as in PyTorch. Use it as ``with inference_mode():``, ``@inference_mode()`` or
+    ``@inference_mode``.
+    """
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # bare decorator: @inference_mode
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.prev = (_state.enabled, _state.inference)
+        _state.enabled = not self.mode
+        _state.inference = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _state.enabled, _state.inference = self.prev
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    return _state.inference
 
 
 # --------------------------------------------------------------------------- anomaly mode

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .function import _state, ShapeError
+from . import _settings, devices as _devices
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -18,8 +19,9 @@ _ndarray = np.ndarray
 def _default_dtype_array(data, dtype=None):
     """Convert ``data`` with autograd_core's dtype rules.
 
-    Python floats become float32 (PyTorch's default), Python ints int64, bools
-    bool; numpy arrays keep their dtype; ``dtype`` overrides.
+    Python floats become the default dtype (float32 unless ``set_default_dtype``
+    says otherwise, as in PyTorch), Python ints int64, bools bool; numpy arrays
+    keep their dtype; ``dtype`` overrides.
     """
     if isinstance(data, Tensor):
         arr = data.data
@@ -29,8 +31,8 @@ def _default_dtype_array(data, dtype=None):
         arr = np.asarray(data)
     else:
         arr = np.asarray(data)
-        if dtype is None and arr.dtype == np.float64:
-            arr = arr.astype(np.float32)
+        if dtype is None and arr.dtype == np.float64 and _settings.dtype != arr.dtype:
+            arr = arr.astype(_settings.dtype)
     if dtype is not None:
         dtype = np.dtype(dtype)
         if arr.dtype != dtype:
@@ -123,6 +125,17 @@ class Tensor:
     @property
     def ndim(self):
         return self.data.ndim
+
+    @property
+    def device(self):
+        """Where the values live: always the CPU in this build (``device(type='cpu')``)."""
+        return _devices.CPU
+
+    is_cuda = False
+    is_cpu = True
+
+    def get_device(self):
+        return -1  # PyTorch's answer for a CPU tensor
 
     @property
     def is_leaf(self):
@@ -319,21 +332,37 @@ class Tensor:
     def bool(self):
         return _E.cast(self, np.bool_)
 
-    def to(self, dtype=None, *args, **kwargs):
-        if isinstance(dtype, str) and dtype in ("cpu",):
-            return self
-        dtype = kwargs.get("dtype", dtype)
-        if dtype is None:
-            return self
-        return _E.cast(self, dtype)
+    def to(self, *args, **kwargs):
+        """This tensor with another dtype: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``.
+
+        Keywords ``device``, ``dtype``, ``non_blocking``, ``copy`` and ``memory_format`` work as in
+        PyTorch. The device must be the CPU (the only one here; any other raises). The result is
+        ``self`` when nothing changes, unless ``copy=True``; a cast is differentiable.
+        """
+        dtype, copy = _devices.parse_to("Tensor.to", args, kwargs, Tensor)
+        if dtype is not None and dtype != self.data.dtype:
+            return _E.cast(self, dtype)
+        return _E.clone(self) if copy else self
 
     def type(self, dtype=None):
         if dtype is None:
             return f"autograd_core.{self.data.dtype.name}"
         return _E.cast(self, dtype)
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """Raises: this build runs on the CPU only."""
+        _devices.check("cuda" if device is None else device, "Tensor.cuda")
+        return self
+
+    def __reduce_ex__(self, protocol):
+        # pickling (DataLoader workers' batches) and deepcopy: the values and requires_grad, not the graph
+        if self.grad_fn is not None and self.requires_grad:
+            raise RuntimeError("cannot pickle or deepcopy a non-leaf tensor that requires grad (its graph cannot "
+                               "be copied or cross process boundaries); use t.detach()")
+        return (_rebuild_tensor, (self.data, self.requires_grad))
 
     # ------------------------------------------------------------------ repr
     def __repr__(self):
@@ -502,6 +531,13 @@ def _ufunc_table():
             np.greater_equal: _E.ge,
         })
     return _UFUNCS
+
+
+def _rebuild_tensor(data, requires_grad):
+    t = Tensor._wrap(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
 
 
 class _RemovableHandle:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograd_core import get_default_dtype
+from autograd_core.devices import check as check_device
+
 from . import functional as F
 from .module import Module
-from .parameter import Parameter, cpu_only
+from .parameter import Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "Hardshrink", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
            "GELU", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh", "ReLU6", "LogSigmoid", "Softmin",
@@ -235,12 +238,12 @@ class PReLU(Module):
 
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
-        cpu_only(device, "PReLU")
+        check_device(device, "PReLU")
         if not isinstance(num_parameters, (int, np.integer)) or num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be a positive int, got {num_parameters!r}")
         self.num_parameters = int(num_parameters)
         self.init = init
-        self.weight = Parameter(np.full(self.num_parameters, init, dtype=np.dtype(dtype or np.float32)))
+        self.weight = Parameter(np.full(self.num_parameters, init, dtype=np.dtype(dtype or get_default_dtype())))
 
     def reset_parameters(self):
         self.weight.data[...] = self.init

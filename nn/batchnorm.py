@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_core import ShapeError, from_numpy, increment_version
+from autograd_core import ShapeError, from_numpy, get_default_dtype, increment_version
+from autograd_core.devices import check as check_device
 from autograd_core.utils.checkpoint import is_recomputing
 
 from . import functional as F
@@ -19,7 +20,8 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"]
 class _NormBase(Module):
     """Per-channel affine parameters and running statistics, shared by batch and instance norm."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None):
         super().__init__()
         if not isinstance(num_features, (int, np.integer)) or num_features <= 0:
             raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}")
@@ -32,7 +34,8 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        dtype = np.dtype(dtype or np.float32)
+        check_device(device, type(self).__name__)
+        dtype = np.dtype(dtype or get_default_dtype())
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
             self.bias = Parameter(np.zeros(num_features, dtype=dtype))
@@ -126,8 +129,8 @@ class SyncBatchNorm(_BatchNorm):
     _dims = (2, 3, 4, 5)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 process_group=None, dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+                 process_group=None, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device=device, dtype=dtype)
         if process_group is not None:
             raise NotImplementedError("SyncBatchNorm: only the default process group (process_group=None) exists")
 

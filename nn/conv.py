@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograd_core import get_default_dtype
+from autograd_core.devices import check as check_device
 
 from . import functional as F
 from .linear import _reset_weight_and_bias
@@ -30,7 +32,7 @@ class _ConvNd(Module):
     _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, dtype, output_padding=0, flip=False):
+                 padding_mode, device, dtype, output_padding=0, flip=False):
         super().__init__()
         cls = type(self).__name__
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
@@ -63,7 +65,8 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
-        dtype = np.dtype(dtype or np.float32)
+        check_device(device, type(self).__name__)
+        dtype = np.dtype(dtype or get_default_dtype())
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty(out_channels, dtype=dtype))
@@ -112,9 +115,9 @@ class Conv1d(_ConvNd):
     _n = 1
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", dtype=None, flip=False):
+                 padding_mode="zeros", device=None, dtype=None, flip=False):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype, flip=flip)
+                         padding_mode, device, dtype, flip=flip)
 
     def forward(self, input):
         x, padding = self._padded(input)
@@ -136,9 +139,9 @@ class Conv2d(_ConvNd):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", dtype=None, flip=False):
+                 padding_mode="zeros", device=None, dtype=None, flip=False):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype, flip=flip)
+                         padding_mode, device, dtype, flip=flip)
 
     def forward(self, input):
         x, padding = self._padded(input)
@@ -157,11 +160,11 @@ class ConvTranspose2d(_ConvNd):
     _transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", dtype=None):
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         if isinstance(padding, str):
             raise ValueError(f"ConvTranspose2d: padding must be an int or a pair, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype, output_padding)
+                         padding_mode, device, dtype, output_padding)
 
     def forward(self, input):
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,

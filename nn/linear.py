@@ -6,11 +6,13 @@ import math
 
 import numpy as np
 
+from autograd_core import get_default_dtype
+from autograd_core.devices import check as check_device
 
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import Parameter, cpu_only
+from .parameter import Parameter
 
 __all__ = ["Identity", "Linear", "Bilinear", "Flatten", "Unflatten"]
 
@@ -41,21 +43,23 @@ class Linear(Module):
     ----------
     in_features, out_features : int
     bias : bool
-    dtype : numpy dtype, default float32
+    device : the CPU only (``'cpu'`` or None)
+    dtype : numpy dtype, default ``autograd_core.get_default_dtype()`` (float32)
 
     Shapes: input ``(*, in_features)``, output ``(*, out_features)``; ``weight``
     is ``(out_features, in_features)``, ``bias`` ``(out_features,)``, both drawn
     from U(-1/sqrt(in_features), 1/sqrt(in_features)) as in PyTorch.
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or v < 0:
                 raise ValueError(f"Linear: {name} must be a non-negative int, got {v!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        dtype = np.dtype(dtype or np.float32)
+        check_device(device, type(self).__name__)
+        dtype = np.dtype(dtype or get_default_dtype())
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype=dtype))
@@ -82,13 +86,13 @@ class Bilinear(Module):
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        cpu_only(device, "Bilinear")
+        check_device(device, "Bilinear")
         for name, v in (("in1_features", in1_features), ("in2_features", in2_features),
                         ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or v < 0:
                 raise ValueError(f"Bilinear: {name} must be a non-negative int, got {v!r}")
         self.in1_features, self.in2_features, self.out_features = int(in1_features), int(in2_features), int(out_features)
-        dtype = np.dtype(dtype or np.float32)
+        dtype = np.dtype(dtype or get_default_dtype())
         self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype=dtype))

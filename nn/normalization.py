@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_core import ShapeError
+from autograd_core import ShapeError, get_default_dtype
+from autograd_core.devices import check as check_device
 from autograd_core.utils.checkpoint import is_recomputing
 
 from . import functional as F
 from . import init
 from .batchnorm import _NormBase
 from .module import Module
-from .parameter import Parameter, cpu_only
+from .parameter import Parameter
 
 __all__ = ["LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm"]
 
@@ -25,13 +26,13 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
-        cpu_only(device, "LayerNorm")
+        check_device(device, "LayerNorm")
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        dtype = np.dtype(dtype or np.float32)
+        dtype = np.dtype(dtype or get_default_dtype())
         if elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
             if bias:
@@ -60,12 +61,12 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
         super().__init__()
-        cpu_only(device, "GroupNorm")
+        check_device(device, "GroupNorm")
         if num_groups < 1 or num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = int(num_groups), int(num_channels), eps, affine
-        dtype = np.dtype(dtype or np.float32)
+        dtype = np.dtype(dtype or get_default_dtype())
         if affine:
             self.weight = Parameter(np.ones(num_channels, dtype=dtype))
             self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
@@ -97,8 +98,7 @@ class _InstanceNorm(_NormBase):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
                  dtype=None):
-        cpu_only(device, type(self).__name__)
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device=device, dtype=dtype)
 
     def forward(self, input):
         nd = self._spatial + 2

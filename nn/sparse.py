@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_core import Tensor
+from autograd_core import Tensor, get_default_dtype
+from autograd_core.devices import check as check_device
 
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import Parameter, cpu_only
+from .parameter import Parameter
 
 __all__ = ["Embedding"]
 
@@ -27,7 +28,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
-        cpu_only(device, "Embedding")
+        check_device(device, "Embedding")
         for name, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if not isinstance(v, (int, np.integer)) or v < 0:
                 raise ValueError(f"Embedding: {name} must be a non-negative int, got {v!r}")
@@ -42,7 +43,7 @@ class Embedding(Module):
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
-            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=np.dtype(dtype or np.float32)))
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=np.dtype(dtype or get_default_dtype())))
             self.reset_parameters()
         else:
             w = _weight.data if isinstance(_weight, Tensor) else np.asarray(_weight)

@@ -8,10 +8,10 @@ Every name in the ``__all__`` of the modules in ``_MODULES`` is exported here:
 a new optimizer is one module (add it to the list) with its class in ``__all__``.
 """
 
-from . import optimizer, sgd, adagrad, adadelta, rmsprop, adam, early_stopping
+from . import optimizer, sgd, adagrad, adadelta, rmsprop, adam, adamax, nadam, radam, lbfgs, early_stopping
 from . import lr_scheduler  # noqa: F401
 
-_MODULES = (optimizer, sgd, adagrad, adadelta, rmsprop, adam, early_stopping)
+_MODULES = (optimizer, sgd, adagrad, adadelta, rmsprop, adam, adamax, nadam, radam, lbfgs, early_stopping)
 
 __all__ = [name for mod in _MODULES for name in mod.__all__ if name != "required"] + ["lr_scheduler"]
 globals().update({name: getattr(mod, name) for mod in _MODULES for name in mod.__all__})

@@ -49,6 +49,9 @@ class Optimizer:
         The hyperparameters of a group that does not set them.
     """
 
+    # state arrays have their parameter's shape (checked by load_state_dict); LBFGS keeps flat vectors instead
+    _state_matches_parameters = True
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.state = {}
@@ -239,7 +242,7 @@ class Optimizer:
             for k, v in s.items():
                 if isinstance(v, (Tensor, np.ndarray)):
                     arr = v.data if isinstance(v, Tensor) else v
-                    if arr.ndim and arr.shape != p.data.shape:
+                    if arr.ndim and arr.shape != p.data.shape and self._state_matches_parameters:
                         raise ValueError(
                             f"{name}.load_state_dict: state {k!r} of parameter {idx} has shape {arr.shape}, but "
                             f"the parameter has shape {p.data.shape}")

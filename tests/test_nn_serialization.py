@@ -108,3 +108,35 @@ def test_keys_that_would_clash_are_kept_apart(tmp_path):
     nn.save(obj, tmp_path / "c.npz")
     back = nn.load(tmp_path / "c.npz")
     assert back["a/b"][0] == 0 and back["a"]["b"][0] == 1
+
+
+def test_whole_models_and_optimizers_are_refused_with_the_state_dict_way(tmp_path):
+    m = _model()
+    opt = optim.SGD(m.parameters(), lr=0.1)
+    for save in (nn.save, ag.save):
+        with pytest.raises(TypeError, match=r"(?s)cannot save a whole Sequential \(at the top level\).*"
+                                            r"save\(model.state_dict\(\), path\).*model.load_state_dict"):
+            save(m, tmp_path / "m.pt")
+    with pytest.raises(TypeError, match=r"(?s)whole SGD \(at opt\).*optimizer.state_dict\(\)"):
+        ag.save({"opt": opt}, tmp_path / "m.pt")
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_torch_style_save_and_load(tmp_path):
+    assert ag.save is nn.save and ag.load is nn.load
+    m = _model()
+    ag.save(m.state_dict(), tmp_path / "model.pt")          # any suffix
+    for loc in (None, "cpu", ag.device("cpu"), {"cuda:0": "cpu"}):
+        sd = ag.load(tmp_path / "model.pt", map_location=loc, weights_only=True)
+        np.testing.assert_array_equal(sd["0.weight"].data, m[0].weight.data)
+    for loc in ("cuda", ag.device("cuda", 0), {"cpu": "mps"}):
+        with pytest.raises(RuntimeError, match="runs on the CPU only"):
+            ag.load(tmp_path / "model.pt", map_location=loc)
+    with pytest.raises(TypeError, match="map_location as a function"):
+        ag.load(tmp_path / "model.pt", map_location=lambda storage, loc: storage)
+    # file objects, as torch.save(obj, f) / torch.load(f)
+    with open(tmp_path / "f.pt", "wb") as f:
+        ag.save({"w": ag.arange(3), "n": 2}, f)
+    with open(tmp_path / "f.pt", "rb") as f:
+        back = ag.load(f)
+    assert back["w"].tolist() == [0, 1, 2] and back["n"] == 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..devices import check as _check_device  # the one device check (devices.py)
 from ..tensor import Tensor
 from ._declare import method
 
@@ -84,11 +85,6 @@ def is_contiguous(input, memory_format=contiguous_format):  # a Tensor method on
 
 
 # --------------------------------------------------------------------------- Tensor.new_*
-
-def _check_device(device, op):
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"{op}: device {device!r} is not available; this build runs on the CPU only "
-                           "(use device='cpu' or leave it out)")
 
 
 def _size(size, op):
