@@ -137,6 +137,7 @@ def tiny():
         make_case("matmul", shape=(16, 32, 8)),
         make_case("elementwise", op="mul", shape=(4, 5)),
         make_case("elementwise", op="relu", shape=(4, 5)),
+        make_case("elementwise", op="gelu", shape=(4, 5)),
         make_case("reduction", op="sum", shape=(4, 5)),
         make_case("reduction", op="log_softmax", shape=(4, 5)),
         make_case("overhead", shape=(8, 8)),

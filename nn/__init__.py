@@ -11,12 +11,12 @@ exported here: a new layer is a class in one of them (or a new module added to
 the list) plus its name in that module's ``__all__``.
 """
 
-from . import (parameter, module, container, linear, activation, dropout, batchnorm, conv, pooling, loss,
-               serialization)
+from . import (parameter, module, container, linear, activation, dropout, batchnorm, normalization, conv, pooling,
+               padding, upsampling, sparse, loss, serialization)
 from . import functional, init, parallel, utils  # noqa: F401
 
-_LAYER_MODULES = (parameter, module, container, linear, activation, dropout, batchnorm, conv, pooling, loss,
-                  serialization)
+_LAYER_MODULES = (parameter, module, container, linear, activation, dropout, batchnorm, normalization, conv, pooling,
+                  padding, upsampling, sparse, loss, serialization)
 
 __all__ = [name for mod in _LAYER_MODULES for name in mod.__all__] + ["functional", "init", "parallel", "utils"]
 globals().update({name: getattr(mod, name) for mod in _LAYER_MODULES for name in mod.__all__})

@@ -1,4 +1,5 @@
-"""``BatchNorm1d``, ``BatchNorm2d`` (Ioffe & Szegedy 2015) and ``SyncBatchNorm`` (statistics over all ranks)."""
+"""``BatchNorm1d``, ``BatchNorm2d``, ``BatchNorm3d`` (Ioffe & Szegedy 2015) and ``SyncBatchNorm`` (statistics over
+all ranks)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "SyncBatchNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"]
 
 
-class _BatchNorm(Module):
-    _dims = ()  # accepted input dimensionalities
+class _NormBase(Module):
+    """Per-channel affine parameters and running statistics, shared by batch and instance norm."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None):
@@ -62,6 +63,14 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             init.zeros_(self.bias)
 
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    _dims = ()  # accepted input dimensionalities
+
     def forward(self, input):
         nd = input.ndim
         if nd not in self._dims or input.shape[1] != self.num_features:
@@ -79,10 +88,6 @@ class _BatchNorm(Module):
         return F.batch_norm(input, self.running_mean if update or not use_batch_stats else None,
                             self.running_var if update or not use_batch_stats else None,
                             self.weight, self.bias, use_batch_stats, momentum, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -102,6 +107,12 @@ class BatchNorm2d(_BatchNorm):
     _dims = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch norm over ``(N, C, D, H, W)`` input, per channel ``C`` (see ``BatchNorm1d``)."""
+
+    _dims = (5,)
+
+
 class SyncBatchNorm(_BatchNorm):
     """Batch norm whose training statistics are those of the global batch, over every rank.
 
@@ -118,8 +129,8 @@ class SyncBatchNorm(_BatchNorm):
     _dims = (2, 3, 4, 5)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 process_group=None, dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+                 process_group=None, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device=device, dtype=dtype)
         if process_group is not None:
             raise NotImplementedError("SyncBatchNorm: only the default process group (process_group=None) exists")
 

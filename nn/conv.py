@@ -1,4 +1,7 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose2d`` (kernels in ``autograd_core.ops.conv``)."""
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose2d`` (kernels in ``autograd_core.ops.conv``).
+
+``Conv1d`` and ``Conv2d`` take ``flip=True`` for a true convolution (kernel flipped) instead of
+cross-correlation."""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ class _ConvNd(Module):
     _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, device, dtype, output_padding=0):
+                 padding_mode, device, dtype, output_padding=0, flip=False):
         super().__init__()
         cls = type(self).__name__
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
@@ -54,6 +57,7 @@ class _ConvNd(Module):
         else:
             self.padding = _tuple(padding, n, cls, "padding")
         self.padding_mode = padding_mode
+        self.flip = bool(flip)
         if self._transposed:
             if padding_mode != "zeros":
                 raise ValueError(f"{cls}: only padding_mode='zeros' is supported, got {padding_mode!r}")
@@ -100,6 +104,8 @@ class _ConvNd(Module):
             s += ", bias=False"
         if self.padding_mode != "zeros":
             s += f", padding_mode={self.padding_mode}"
+        if self.flip:
+            s += ", flip=True"
         return s
 
 
@@ -109,14 +115,15 @@ class Conv1d(_ConvNd):
     _n = 1
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
+                 padding_mode="zeros", device=None, dtype=None, flip=False):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, device, dtype)
+                         padding_mode, device, dtype, flip=flip)
 
     def forward(self, input):
         x, padding = self._padded(input)
         padding = padding if isinstance(padding, (int, str)) else padding[0]
-        return F.conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
+        weight = self.weight[..., ::-1] if self.flip else self.weight
+        return F.conv1d(x, weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
 
 
 class Conv2d(_ConvNd):
@@ -125,15 +132,21 @@ class Conv2d(_ConvNd):
     Output size per axis: ``(size + 2 * padding - dilation * (k - 1) - 1) // stride + 1``.
     ``padding`` may be 'valid' (none) or 'same' (stride 1); ``padding_mode`` 'zeros',
     'reflect', 'replicate' or 'circular'.
+
+    ``flip=True`` makes it a true convolution (the lecture's, with the kernel
+    flipped: ``F.convolve2d``) instead of PyTorch's cross-correlation. The
+    weight keeps its shape and initialisation; only how it slides changes.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
+                 padding_mode="zeros", device=None, dtype=None, flip=False):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, device, dtype)
+                         padding_mode, device, dtype, flip=flip)
 
     def forward(self, input):
         x, padding = self._padded(input)
+        if self.flip:
+            return F.convolve2d(x, self.weight, self.stride, padding, self.dilation, self.groups, self.bias)
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 

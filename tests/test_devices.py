@@ -51,6 +51,10 @@ FACTORIES = [
     lambda d: ag.rand_like(ag.ones(2), device=d), lambda d: ag.Generator(device=d),
     lambda d: nn.Linear(2, 2, device=d), lambda d: nn.Conv2d(1, 1, 3, device=d), lambda d: nn.BatchNorm1d(2, device=d),
     lambda d: nn.Conv1d(1, 1, 3, device=d), lambda d: nn.ConvTranspose2d(1, 1, 3, device=d),
+    lambda d: nn.Bilinear(2, 2, 2, device=d), lambda d: nn.Embedding(3, 2, device=d), lambda d: nn.PReLU(device=d),
+    lambda d: nn.LayerNorm(2, device=d), lambda d: nn.GroupNorm(1, 2, device=d),
+    lambda d: nn.InstanceNorm2d(2, affine=True, device=d), lambda d: nn.BatchNorm3d(2, device=d),
+    lambda d: nn.SyncBatchNorm(2, device=d),
 ]
 
 

@@ -41,7 +41,7 @@ def test_a_forked_pool_runs_the_kernels_after_the_parent_did():
 
 
 def test_every_parallel_kernel_has_a_serial_twin():
-    for name in ("conv", "pool", "elementwise", "norm", "special"):
+    for name in ("conv", "pool", "elementwise", "norm", "special", "activation"):
         module = importlib.import_module(f"autograd_core.kernels.{name}")
         view = kernels._SerialView(module)
         parallel = [a for a, obj in vars(module).items() if kernels._is_parallel(obj)]

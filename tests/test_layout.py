@@ -28,13 +28,20 @@ inner is_contiguous isinf isneginf isposinf kron kthvalue lerp log10 log1p log2 
 masked_select median mode moveaxis movedim msort mv nan_to_num nanmedian narrow new_empty new_full new_ones
 new_tensor new_zeros nonzero norm outer prod repeat repeat_interleave roll rot90 round rsqrt scatter scatter_
 scatter_add scatter_add_ sinh sort split take take_along_dim tan tile topk tril tril_ triu triu_ trunc unbind unique
-unique_consecutive
+unique_consecutive prelu
 """.split())
 TORCH_FUNCTIONAL = set("""
 adaptive_avg_pool1d adaptive_avg_pool2d avg_pool1d avg_pool2d batch_norm binary_cross_entropy
 binary_cross_entropy_with_logits conv1d conv2d conv_transpose1d conv_transpose2d cross_entropy dropout elu
 l1_loss leaky_relu linear log_softmax max_pool1d max_pool2d mse_loss nll_loss one_hot pad relu sigmoid
 softmax softplus tanh
+gelu silu mish hardswish hardsigmoid hardtanh relu6 logsigmoid softmin prelu selu celu softsign tanhshrink threshold
+glu softshrink rrelu layer_norm group_norm instance_norm local_response_norm normalize smooth_l1_loss huber_loss
+kl_div soft_margin_loss multi_margin_loss multilabel_soft_margin_loss cosine_embedding_loss margin_ranking_loss
+pairwise_distance triplet_margin_loss triplet_margin_with_distance_loss poisson_nll_loss gaussian_nll_loss
+hinge_embedding_loss dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout interpolate upsample
+upsample_nearest upsample_bilinear pixel_shuffle pixel_unshuffle unfold fold adaptive_max_pool1d adaptive_max_pool2d
+embedding bilinear
 cosine_similarity
 """.split())
 

@@ -7,7 +7,8 @@ large arrays, and the parallel add; ``norm``: batch normalisation's
 statistics, affine map and backward sums; ``rows``: softmax, log-softmax,
 cross-entropy and sums over rows; ``matmul``: matrix products split in row
 blocks over the threads; ``optim``: multi-tensor optimizer steps; ``special``:
-erf and erfc on large arrays. Importing this package is cheap: ``load(name)``
+erf and erfc on large arrays; ``activation``: GELU's exact form, fused.
+Importing this package is cheap: ``load(name)``
 imports a kernel module, and with it Numba, on first use.
 
 Fork. GNU OpenMP (Numba's ``omp`` threading layer) cannot run in a child made by

@@ -13,12 +13,12 @@ To add a module, append it to ``MODULES``.
 """
 
 from . import (elementwise, reduce, shape, linalg, index, conv, pool, norm, loss,  # noqa: F401
-               dropout, foreach, pointwise, sort, factory, cumulative, distance)
+               dropout, foreach, pointwise, sort, factory, cumulative, distance, activation, layers, vision)
 from ._routes import log_routes, Route  # noqa: F401  (which kernel route conv / pool took)
 from ._inputs import checked
 
 MODULES = (elementwise, reduce, shape, linalg, index, conv, pool, norm, loss, dropout, foreach,
-           pointwise, sort, factory, cumulative, distance)
+           pointwise, sort, factory, cumulative, distance, activation, layers, vision)
 
 
 def _public():

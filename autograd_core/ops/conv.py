@@ -606,35 +606,74 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return out.squeeze(2)
 
 
-def _image_and_kernel(op, input, kernel, padding):
+def _flip_form(op, input, kernel, padding, dilation):
+    """``(batched, padding)`` for correlate2d / convolve2d: a 2-D image and kernel, or conv2d's shapes.
+
+    ``padding='full'`` becomes ``dilation * (k - 1)`` on each side (every overlap of image and kernel).
+    """
     xs, ks = shape_of(input), shape_of(kernel)
-    if len(xs) != 2 or len(ks) != 2:
-        raise ShapeError(f"{op}: input and kernel must be 2-D (H, W) and (kH, kW), got shapes {xs} and {ks}")
-    if padding == "full":
-        padding = (ks[0] - 1, ks[1] - 1)
+    if len(xs) == 2 and len(ks) == 2:
+        batched = False
+    elif len(xs) in (3, 4) and len(ks) == 4:
+        batched = True
+    else:
+        raise ShapeError(f"{op}: expected a 2-D image (H, W) with a 2-D kernel (kH, kW), or input (N, C_in, H, W) / "
+                         f"(C_in, H, W) with weight (C_out, C_in / groups, kH, kW); got shapes {xs} and {ks}")
+    if isinstance(padding, str) and padding == "full":
+        d = ntuple(dilation, 2, op, "dilation", 1)
+        padding = (d[0] * (ks[-2] - 1), d[1] * (ks[-1] - 1))
+    return batched, padding
+
+
+def _image_pair(input, kernel, flip=False):
+    """The 2-D form's image and kernel as (1, 1, H, W) and (1, 1, kH, kW), promoted as numpy does.
+
+    conv2d refuses mixed dtypes (as PyTorch's layers do); the lecture's 2-D functions keep numpy's promotion.
+    """
     x, k = as_tensor(input), as_tensor(kernel)
-    dt = np.result_type(x.dtype, k.dtype)  # the lecture's functions promote as numpy does (conv2d would refuse)
-    return x.to(dt).reshape(1, 1, *xs), k.to(dt).reshape(1, 1, *ks), padding
+    if flip:
+        k = k[..., ::-1, ::-1]
+    dt = np.result_type(x.dtype, k.dtype)
+    return x.to(dt).reshape(1, 1, *shape_of(input)), k.to(dt).reshape(1, 1, *shape_of(kernel))
 
 
-def correlate2d(input, kernel, stride=1, padding=0):
-    """Cross-correlation of a 2-D image with a 2-D kernel (what CNN layers compute).
+@functional
+def correlate2d(input, kernel, stride=1, padding=0, dilation=1, groups=1, bias=None):
+    """Cross-correlation (what CNN layers compute) of a 2-D image with a 2-D kernel, or of a batch.
 
-    ``out[i, j] = sum_{p, q} x[i*S + p - P, j*S + q - P] * k[p, q]``.
+    2-D: ``out[i, j] = sum_{p, q} x[i*S + p - P, j*S + q - P] * k[p, q]``.
+    Batched: ``input`` (N, C_in, H, W) or (C_in, H, W), ``kernel`` (C_out,
+    C_in / groups, kH, kW), with ``bias`` (C_out,): exactly ``conv2d``.
     ``padding``: int, pair, 'valid' (0), 'same' or 'full' (kernel size - 1 on each side).
     """
-    x4, k4, padding = _image_and_kernel("correlate2d", input, kernel, padding)
-    out = conv2d(x4, k4, None, stride, padding)
+    batched, padding = _flip_form("correlate2d", input, kernel, padding, dilation)
+    if batched:
+        return conv2d(input, kernel, bias, stride, padding, dilation, groups)
+    if bias is not None or groups != 1:
+        raise ValueError("correlate2d: bias and groups apply to batched input (N, C, H, W) only")
+    x4, k4 = _image_pair(input, kernel)
+    out = conv2d(x4, k4, None, stride, padding, dilation)
     return out.reshape(out.shape[2:])
 
 
-def convolve2d(input, kernel, stride=1, padding=0):
-    """True 2-D convolution: the kernel is flipped in both axes before sliding.
+@functional
+def convolve2d(input, kernel, stride=1, padding=0, dilation=1, groups=1, bias=None):
+    """True 2-D convolution: the kernel is flipped in both spatial axes before sliding.
 
-    ``out[i, j] = sum_{p, q} x[i*S - p + kH - 1 - P, j*S - q + kW - 1 - P] * k[p, q]``, i.e.
+    2-D: ``out[i, j] = sum_{p, q} x[i*S - p + kH - 1 - P, j*S - q + kW - 1 - P] * k[p, q]``, i.e.
     ``convolve2d(x, k) == correlate2d(x, k[::-1, ::-1])``. With ``padding='full'``
     and stride 1 it equals ``scipy.signal.convolve2d(x, k)``.
+
+    Batched: ``input`` (N, C_in, H, W) or (C_in, H, W), ``kernel`` (C_out,
+    C_in / groups, kH, kW), ``bias`` (C_out,): ``conv2d`` with every kernel
+    flipped, ``convolve2d(x, w) == conv2d(x, w[..., ::-1, ::-1])``; the gradient
+    reaches ``kernel`` in its own (unflipped) orientation.
     """
-    x4, k4, padding = _image_and_kernel("convolve2d", input, kernel, padding)
-    out = conv2d(x4, k4[:, :, ::-1, ::-1], None, stride, padding)
+    batched, padding = _flip_form("convolve2d", input, kernel, padding, dilation)
+    if batched:
+        return conv2d(input, as_tensor(kernel)[..., ::-1, ::-1], bias, stride, padding, dilation, groups)
+    if bias is not None or groups != 1:
+        raise ValueError("convolve2d: bias and groups apply to batched input (N, C, H, W) only")
+    x4, k4 = _image_pair(input, kernel, flip=True)
+    out = conv2d(x4, k4, None, stride, padding, dilation)
     return out.reshape(out.shape[2:])

@@ -1,10 +1,15 @@
-"""Batch normalisation (Ioffe & Szegedy 2015): ``batch_norm``, one graph node in training mode.
+"""Normalisation: ``batch_norm`` (one graph node in training mode), ``layer_norm``, ``group_norm``,
+``instance_norm``, ``local_response_norm`` and ``normalize``.
 
 In training mode, float inputs above the package's serial threshold
 (``_threads.small``) take the Numba kernels of ``autograd_core/kernels/norm.py`` (statistics, affine map and
 the backward's sums: 4 passes instead of about 15 numpy ones); smaller inputs,
 and the backward under ``create_graph=True``, take the numpy / Tensor-op path,
 which is also the reference the kernels are tested against.
+
+Layer, group and instance normalisation share one node, ``Standardize``: the
+input made zero-mean and unit-variance over some dimensions; the affine map
+and the reshapes around it are ordinary Tensor operations.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import numpy as np
 
 from .. import _threads
 from ..function import Function, ShapeError, is_grad_enabled
+from ..tensor import Tensor
 from ..utils.checkpoint import is_recomputing
-from ._common import array_of, check_dtypes, shape_of
+from ._common import array_of, as_tensor, check_dtypes, shape_of
 from ._declare import functional
+from .distance import vector_norm
 
-__all__ = ["batch_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm", "normalize"]
 
 
 def _bn_axes(ndim):
@@ -246,3 +253,211 @@ def _batch_stats(x):
     axes = _bn_axes(x.ndim)
     return x.mean(axis=axes), x.var(axis=axes)
 
+
+
+# --------------------------------------------------------------------------- layer, group, instance norm
+
+class Standardize(Function):
+    """``(x - mean) / sqrt(var + eps)`` with the mean and biased variance over ``axes`` (one node).
+
+    Backward, ``xh`` the output, means over ``axes``::
+
+        dx = (g - mean(g) - xh * mean(g * xh)) / sqrt(var + eps)
+
+    Plain ``backward()`` uses the output and ``1/sqrt(var + eps)`` kept from
+    forward; under ``create_graph=True`` both are recomputed from ``x`` with
+    Tensor operations, so that second derivatives see how they depend on ``x``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axes, eps):
+        ctx.axes, ctx.eps = axes, eps
+        if x.size == 0:  # nothing to normalise (numpy would warn about empty means)
+            keep = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+            ctx.mean = ctx.var = np.zeros(keep)
+            ctx.out, ctx.invstd = x.copy(), np.ones(keep, x.dtype)
+            ctx.save_for_backward(x)
+            return ctx.out
+        # statistics accumulated in float64, as batch norm does
+        mean = x.mean(axis=axes, keepdims=True, dtype=np.float64)
+        xc = x - mean.astype(x.dtype)
+        var = np.mean(xc * xc, axis=axes, keepdims=True, dtype=np.float64)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        out = xc * invstd
+        ctx.out, ctx.invstd = out, invstd
+        ctx.mean, ctx.var = mean, var  # for running statistics (instance norm), not part of the graph
+        ctx.save_for_backward(x)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        axes = ctx.axes
+        if is_grad_enabled():
+            (x,) = ctx.saved_tensors
+            xc = x - x.mean(axes, keepdim=True)
+            invstd = ((xc * xc).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+            xh = xc * invstd
+        else:
+            xh, invstd = Tensor._wrap(ctx.out), Tensor._wrap(ctx.invstd)
+        return (g - g.mean(axes, keepdim=True) - xh * (g * xh).mean(axes, keepdim=True)) * invstd
+
+
+def _float_input(op, input):
+    x = array_of(input)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point input, got dtype {x.dtype}; convert it with .float()")
+    return x
+
+
+def _check_param(op, name, v, shape):
+    if v is not None and shape_of(v) != tuple(shape):
+        raise ShapeError(f"{op}: {name} has shape {shape_of(v)}, expected {tuple(shape)}")
+
+
+def _channel_view(v, ndim):
+    """A per-channel (C,) parameter shaped to broadcast against (N, C, *)."""
+    return as_tensor(v).reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _affine(out, weight, bias):
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+@functional
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last ``len(normalized_shape)`` dimensions (Ba et al. 2016).
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``, with the mean and the
+    biased variance of each sample over those dimensions; ``weight`` and
+    ``bias`` have shape ``normalized_shape``.
+    """
+    op = "layer_norm"
+    x = _float_input(op, input)
+    ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else \
+        tuple(int(n) for n in normalized_shape)
+    k = len(ns)
+    if k == 0 or x.ndim < k or x.shape[x.ndim - k:] != ns:
+        raise ShapeError(f"{op}: normalized_shape={list(ns)} must be the last dimensions of the input, got input "
+                         f"of shape {x.shape}")
+    _check_param(op, "weight", weight, ns)
+    _check_param(op, "bias", bias, ns)
+    out = Standardize.apply(input, tuple(range(x.ndim - k, x.ndim)), eps)
+    return _affine(out, weight, bias)
+
+
+@functional
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each group of ``C / num_groups`` channels of each sample (Wu & He 2018).
+
+    ``input`` is ``(N, C, *)``; ``weight`` and ``bias`` are per channel ``(C,)``.
+    """
+    op = "group_norm"
+    x = _float_input(op, input)
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: expected input of shape (N, C, *), got {x.shape}")
+    n, c = x.shape[:2]
+    if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or c % num_groups:
+        raise ValueError(f"{op}: num_groups={num_groups!r} must be a positive int dividing the {c} channels "
+                         f"(input shape {x.shape})")
+    _check_param(op, "weight", weight, (c,))
+    _check_param(op, "bias", bias, (c,))
+    grouped = as_tensor(input).reshape(n, int(num_groups), x.size // max(n * num_groups, 1))
+    out = Standardize.apply(grouped, (2,), eps).reshape(x.shape)
+    return _affine(out, None if weight is None else _channel_view(weight, x.ndim),
+                   None if bias is None else _channel_view(bias, x.ndim))
+
+
+@functional
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalise each channel of each sample over its spatial dimensions (Ulyanov et al. 2016).
+
+    ``input`` is ``(N, C, *)``. With ``use_input_stats`` (the default) each
+    sample's own statistics are used, and the running statistics, when given,
+    move towards their mean over the batch (``running_var`` with the unbiased
+    variance); otherwise the running statistics normalise, as batch norm's
+    eval mode does.
+    """
+    op = "instance_norm"
+    x = _float_input(op, input)
+    if x.ndim < 3:
+        raise ShapeError(f"{op}: expected input of shape (N, C, *) with at least one spatial dimension, "
+                         f"got {x.shape}")
+    c = x.shape[1]
+    for name, v in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        _check_param(op, name, v, (c,))
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: running_mean and running_var are needed when use_input_stats=False")
+        scale = 1.0 / np.sqrt(array_of(running_var) + eps)
+        out = (as_tensor(input) - _channel_view(array_of(running_mean), x.ndim)) * _channel_view(scale, x.ndim)
+    else:
+        spatial = int(np.prod(x.shape[2:]))
+        if spatial <= 1:
+            raise ValueError(f"{op}: expected more than 1 spatial element per channel when using the input's "
+                             f"statistics, got input of shape {x.shape}")
+        out = Standardize.apply(input, tuple(range(2, x.ndim)), eps)
+        ctx = out.grad_fn
+        # (checkpoint's recomputation of a segment must not count the batch twice)
+        if (running_mean is not None or running_var is not None) and not is_recomputing():
+            if ctx is not None:
+                mean, var = ctx.mean, ctx.var
+            else:
+                axes = tuple(range(2, x.ndim))
+                mean = x.mean(axis=axes, keepdims=True, dtype=np.float64)
+                var = x.var(axis=axes, keepdims=True, dtype=np.float64)
+            _update_running(running_mean, mean.reshape(x.shape[:2]).mean(0), momentum)
+            _update_running(running_var, (var.reshape(x.shape[:2]) * (spatial / (spatial - 1))).mean(0), momentum)
+    return _affine(out, None if weight is None else _channel_view(weight, x.ndim),
+                   None if bias is None else _channel_view(bias, x.ndim))
+
+
+def _update_running(r, value, momentum):
+    if r is not None:
+        d = r.data
+        d += (momentum * (value - d)).astype(d.dtype)
+        r._ver[0] += 1
+
+
+@functional
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Local response normalisation across channels (Krizhevsky et al. 2012).
+
+    ``b_c = a_c / (k + alpha / size * sum_{c'} a_{c'}^2)^beta``, the sum over the
+    ``size`` channels ``c - size//2 .. c + (size-1)//2`` (zeros beyond the ends).
+    ``input`` is ``(N, C, *)`` with at least one spatial dimension.
+    """
+    op = "local_response_norm"
+    x = _float_input(op, input)
+    if x.ndim < 3:
+        raise ShapeError(f"{op}: expected input of 3 or more dimensions (N, C, *), got shape {x.shape}")
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"{op}: size must be a positive int, got {size!r}")
+    t = as_tensor(input)
+    if x.size == 0:
+        return t * 1.0
+    c = x.shape[1]
+    sq = (t * t).reshape(x.shape[0], c, -1)
+    from .shape import pad
+    padded = pad(sq, (0, 0, size // 2, (size - 1) // 2))
+    window = padded[:, 0:c]
+    for j in range(1, size):
+        window = window + padded[:, j:j + c]
+    div = (window.reshape(x.shape) * (alpha / size) + k) ** beta
+    return t / div
+
+
+@functional
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """``x / max(||x||_p, eps)`` along ``dim``: unit vectors (zero vectors stay zero)."""
+    if out is not None:
+        raise TypeError("normalize: out= is not supported; assign the result instead")
+    _float_input("normalize", input)
+    x = as_tensor(input)
+    denom = vector_norm(x, p, dim, keepdim=True).clamp(min=eps)
+    return x / denom

@@ -1,4 +1,5 @@
-"""Pooling: ``max_pool1d/2d``, ``avg_pool1d/2d``, ``adaptive_avg_pool1d/2d`` (PyTorch's signatures).
+"""Pooling: ``max_pool1d/2d``, ``avg_pool1d/2d``, ``adaptive_avg_pool1d/2d``, ``adaptive_max_pool1d/2d``
+(PyTorch's signatures).
 
 Along one axis a window of ``k`` taps, ``d`` apart, starts every ``s`` samples
 at ``-p``; the output length is ``floor((L + 2p - d*(k-1) - 1) / s) + 1``
@@ -29,7 +30,7 @@ from ._common import as_tensor, compute_dtype, nchw_view, ntuple, shape_of, to_n
 from ._declare import functional
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d"]
+           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
 
 
 def _K():
@@ -466,5 +467,84 @@ def adaptive_avg_pool1d(input, output_size):
         (o,) = _adaptive_size(op, output_size, xs[2:])
         rows = (np.zeros(1, np.int64), np.ones(1, np.int64), np.ones(1))
         return _avg(as_tensor(x).unsqueeze(2), rows, _adaptive_windows(xs[2], o)).squeeze(2)
+
+    return _batched(op, input, 1, run)
+
+
+class AdaptiveMaxPool2d(Function):
+    """Max over PyTorch's adaptive windows (``_adaptive_windows``), the first maximum in row-major order
+    winning (a NaN wins, as in PyTorch). Forward gathers every window, padded to the largest one by
+    repeating its last row/column (which never changes the first maximum); backward is max pooling's
+    scatter-add kernel (``MaxPool2dGrad``, planar layout), so it is differentiable twice like max pooling.
+    """
+
+    @staticmethod
+    def forward(ctx, x, out_hw, return_indices=False):
+        _, odt = compute_dtype("adaptive_max_pool2d", x)
+        H, W = x.shape[2:]
+        idx = []
+        for L, o in zip((H, W), out_hw):
+            start, end, _ = _adaptive_windows(L, o)
+            k = int((end - start).max())
+            idx.append(np.minimum(start[:, None] + np.arange(k), end[:, None] - 1))
+        rows, cols = idx
+        KW = cols.shape[1]
+        win = x[:, :, rows[:, None, :, None], cols[None, :, None, :]]  # (N, C, OH, OW, KH, KW)
+        win = win.reshape(win.shape[:4] + (rows.shape[1] * KW,))
+        arg = np.argmax(win, axis=-1) if win.size else np.zeros(win.shape[:4], np.int64)
+        values = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+        oh, ow = np.arange(out_hw[0])[:, None], np.arange(out_hw[1])[None, :]
+        flat = rows[oh, arg // KW] * W + cols[ow, arg % KW]
+        ctx.idx, ctx.in_hw = np.ascontiguousarray(flat, dtype=np.int32), (H, W)
+        values = values.astype(odt, copy=False)
+        if return_indices:
+            ind = flat.astype(np.int64)
+            ctx.mark_non_differentiable(ind)
+            return values, ind
+        return values
+
+    @staticmethod
+    def backward(ctx, g, *unused):
+        return MaxPool2dGrad.apply(g, ctx.idx, ctx.in_hw, False, True)
+
+
+@functional
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling to a fixed output size: window ``i`` covers ``[floor(i L / out), ceil((i + 1) L / out))``.
+
+    ``output_size``: int or (int, int), None keeping that input size. With
+    ``return_indices``, also the flat index ``h * W + w`` of each maximum (int64).
+    """
+    op = "adaptive_max_pool2d"
+
+    def run(x):
+        xs = shape_of(x)
+        if len(xs) != 4:
+            raise ShapeError(f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {xs}")
+        if 0 in xs[1:]:
+            raise ShapeError(f"{op}: the input's non-batch dimensions must be non-empty, got shape {xs}")
+        oh, ow = _adaptive_size(op, output_size, xs[2:])
+        if xs[2] % oh == 0 and xs[3] % ow == 0:
+            # equal windows that tile the input: max pooling's kernels, same windows, same ties, same indices
+            return max_pool2d(x, (xs[2] // oh, xs[3] // ow), return_indices=return_indices)
+        return AdaptiveMaxPool2d.apply(x, (oh, ow), return_indices)
+
+    return _batched(op, input, 2, run)
+
+
+@functional
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max pooling of (N, C, L) or (C, L) to ``output_size`` samples (``adaptive_max_pool2d`` on a unit height)."""
+    op = "adaptive_max_pool1d"
+
+    def run(x):
+        xs = shape_of(x)
+        if len(xs) != 3:
+            raise ShapeError(f"{op}: input must be 3-D (N, C, L) or 2-D (C, L), got shape {xs}")
+        if 0 in xs[1:]:
+            raise ShapeError(f"{op}: the input's non-batch dimensions must be non-empty, got shape {xs}")
+        (o,) = _adaptive_size(op, output_size, xs[2:])
+        res = AdaptiveMaxPool2d.apply(as_tensor(x).unsqueeze(2), (1, o), return_indices)
+        return tuple(r.squeeze(2) for r in res) if return_indices else res.squeeze(2)
 
     return _batched(op, input, 1, run)

@@ -97,7 +97,7 @@ def build(ad, case, a):
         names, call = ("a", "b"), (lambda x, w: x @ w)
         grads_of, out_names = ((0, 1) if mode == "fwdbwd" else ()), {0: "da", 1: "db"}
     elif kind == "elementwise":
-        f = _ELEMENTWISE[p["op"]]
+        f = _ELEMENTWISE[p["op"]] if p["op"] in _ELEMENTWISE else ad.op(p["op"])  # gelu: nn.functional
         names = ("x", "w") if p["op"] in ("add", "mul") else ("x",)
         call = f
         grads_of, out_names = (tuple(range(len(names))) if mode == "fwdbwd" else ()), {0: "dx", 1: "dw"}
