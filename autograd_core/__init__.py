@@ -16,29 +16,45 @@ import numpy as _np
 
 from .function import (Function, once_differentiable, no_grad, enable_grad, set_grad_enabled,
                        is_grad_enabled, detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
-                       ShapeError)
-from .tensor import Tensor
+                       ShapeError, inference_mode, is_inference_mode_enabled)
+from .tensor import Tensor, increment_version
 from .autograd import backward, grad
-from .creation import (tensor, from_numpy, as_tensor, is_tensor, zeros, ones, empty, full, eye, arange,
+from .creation import (tensor, from_numpy, as_tensor, is_tensor, numel, zeros, ones, empty, full, eye, arange,
                        linspace, randn, rand, randint, randperm, zeros_like, ones_like, empty_like,
                        full_like, randn_like, rand_like)
-from .random import manual_seed, get_rng, get_rng_state, set_rng_state
-from .ops.elementwise import (add, sub, mul, div, pow, neg, abs, exp, log, sqrt, sin, cos, tanh, sigmoid,
-                              relu, leaky_relu, elu, softplus, square, reciprocal, clamp, clip, maximum,
-                              minimum, where, clone, sign, eq, ne, lt, le, gt, ge, logical_not,
-                              logical_and, logical_or, isnan, isfinite, allclose, equal)
-from .ops.reduce import (sum, mean, var, std, amax, amin, max, min, logsumexp, softmax, log_softmax,
-                         argmax, argmin, all, any)
-from .ops.shape import (reshape, view, view_as, flatten, permute, transpose, t, squeeze, unsqueeze,
-                        broadcast_to, expand, expand_as, cat, concatenate, stack, pad, sum_to)
-from .ops.linalg import matmul, mm, dot
-from .ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, convolve2d, correlate2d
-from .ops.pool import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, adaptive_avg_pool1d,
-                       adaptive_avg_pool2d)
+from .random import manual_seed, seed, initial_seed, get_rng, get_rng_state, set_rng_state, Generator
+from ._settings import get_default_dtype, set_default_dtype, get_num_threads, set_num_threads
+from .devices import device
+from .serialization import save, load
+from . import cuda, backends  # noqa: F401  (torch.cuda's and torch.backends' questions, for a CPU-only build)
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import autograd  # noqa: F401
+from . import ops as _ops
+from . import linalg  # noqa: F401  (torch.linalg's norms; autograd_core/linalg.py, not ops/linalg.py)
+from .ops.factory import (memory_format, contiguous_format, channels_last, channels_last_3d,  # noqa: F401
+                          preserve_format)
 
-negative, divide, multiply, subtract, absolute = neg, div, mul, sub, abs
+# every op each ops module declares in its __all__ (see autograd_core/ops/__init__.py)
+globals().update(_ops.PUBLIC)
+
+# autograd_core.nn / .optim / .utils.data are nn, optim and autograd_core.data themselves, imported on first
+# use (nn and optim import this package, so it cannot import them now): see _aliases.py
+from . import _aliases  # noqa: E402
+
+_aliases.install()
+_LAZY = ("nn", "optim", "utils", "distributed")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int8, int16, int32, int64, uint8 = _np.int8, _np.int16, _np.int32, _np.int64, _np.uint8

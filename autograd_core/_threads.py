@@ -136,14 +136,40 @@ def set_num_threads(n):
     numba.set_num_threads(int(n))
 
 
+# --------------------------------------------------------------------------- serial or parallel
+
+# The one rule every kernel family follows: a kernel call estimated at less than
+# SERIAL_NS of single-thread work runs on the calling thread (or, for ReLU and
+# batch norm, stays on numpy, so that small graphs never import Numba), because
+# waking the other OpenMP threads of a parallel region cost 50-90 us per region
+# on the 2-core machine. The estimate counts elements for memory-bound kernels
+# (pooling, ReLU, batch norm: about 1.5 ns each on one core) and floating-point
+# operations for the GEMM-bound convolutions (about 40 GFLOP/s on one core).
+# Measured: LeNet-5 at batch 1 (C1 0.24 and C3 0.48 MFLOP; 60-80 us per pooling
+# call on 2 threads against 2-7 us on one) and ReLU fwd+bwd on 64x6x28x28
+# (0.52 -> 0.31 ms with the kernel).
+SERIAL_NS = 50_000
+NS_PER_ELEMENT = 1.5
+NS_PER_FLOP = 0.025
+
+
+def small(*, elements=0, flops=0):
+    """Whether a kernel call of this much work is cheaper on the calling thread alone."""
+    return elements * NS_PER_ELEMENT + flops * NS_PER_FLOP < SERIAL_NS
+
+
+def plan(*, elements=0, flops=0):
+    """``(threads, serial)`` for a kernel call of this much work: ``(1, True)`` when ``small``."""
+    if small(elements=elements, flops=flops):
+        return 1, True
+    return num_threads(), False
+
+
 def call(kernel, *args, serial=False):
     """``kernel(*args)``, on the calling thread alone when ``serial``.
 
-    For small problems: waking the other threads of a parallel region costs
-    more than the work. A LeNet-5 step at batch 1 spent 60-80 us per pooling
-    kernel call with 2 threads on a busy machine and 2-7 us with one. Numba's
-    thread count is per calling thread, so other threads are not affected;
-    switching it costs about 3 us.
+    Numba's thread count is per calling thread, so other threads are not
+    affected; switching it costs about 3 us.
     """
     if not serial:
         return kernel(*args)
@@ -158,6 +184,6 @@ def call(kernel, *args, serial=False):
         numba.set_num_threads(prev)
 
 
-# Below these sizes the ops run a kernel on one thread (see ``call``): about
-# 50 us of serial work, measured on this machine's pooling and ReLU kernels.
-SERIAL_ELEMENTS = 1 << 15
+def run(kernel, *args, elements=0, flops=0):
+    """``kernel(*args)``, serial or parallel by ``plan``: the dispatch every kernel family uses."""
+    return call(kernel, *args, serial=small(elements=elements, flops=flops))

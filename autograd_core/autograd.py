@@ -4,27 +4,31 @@ The graph is made of ``Function`` nodes; each node's ``_next`` lists, per
 forward argument, where that argument's gradient goes: ``None``, another node
 ``(node, output_nr)``, or a leaf tensor ``(tensor, -1)``.
 
-One run:
-1. walk the graph from the roots with an explicit stack, counting for each node
-   how many edges point at it (its dependencies);
-2. start from the roots; a node runs once all its dependencies have delivered
-   their gradient, so each node's backward sees the full sum;
-3. each returned gradient is checked (count, shape, dtype), summed down to its
-   input's broadcast shape, and added to the buffer of the node or leaf it goes to;
-4. leaves get ``.grad`` accumulated (or, for ``grad()``, the gradient is returned);
-5. unless ``retain_graph``, every node that ran drops its saved tensors.
+One run (``_execute``) is three steps:
+1. ``_count_dependencies``: walk the graph from the roots with an explicit stack,
+   counting for each node how many edges point at it;
+2. ``_run_nodes``: start from the roots; a node runs once all its dependencies
+   have delivered their gradient, so its backward sees the full sum
+   (``_run_node``: each returned gradient is checked for count, shape and dtype,
+   summed down to its input's broadcast shape, and added to the buffer of the
+   node or leaf it goes to); unless ``retain_graph``, a node that ran drops its
+   saved tensors;
+3. ``_deliver_to_leaves``: leaf hooks run and leaves get ``.grad`` accumulated
+   (or, for ``grad()``, the gradient is returned).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .function import (Function, _state, _format_site, _first_nonfinite, ShapeError)
+from .function import (Function, _state, _format_site, _first_nonfinite, _freed_error, _release,
+                       ShapeError)
 from .tensor import Tensor
 from .ops.shape import SumTo, can_sum_to
 from .ops.elementwise import Cast
 
 _wrap = Tensor._wrap
+_node_hook = None  # set by _hooks.py while the profiler runs; None otherwise (one global lookup per node)
 
 __all__ = ["backward", "grad"]
 
@@ -51,9 +55,16 @@ def _root_edge(t):
     return None
 
 
-def _as_grad_tensor(g, like, what):
+def _hook_name(h):
+    return f"hook {getattr(h, '__qualname__', None) or type(h).__name__!r}"
+
+
+def _as_grad_tensor(g, like, what, hook=None):
     if g is None:
         return None
+    if hook is not None and not isinstance(g, (Tensor, np.ndarray)):
+        raise TypeError(f"{what}: {_hook_name(hook)} returned a {type(g).__name__}; a hook must return None "
+                        "(keep the gradient) or a Tensor of the gradient's shape (use it instead)")
     if not isinstance(g, Tensor):
         g = Tensor(np.asarray(g, dtype=like.dtype) if not isinstance(g, np.ndarray) else g)
     if tuple(g.shape) != tuple(like.shape):
@@ -74,7 +85,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             if g is None or not (isinstance(g, Tensor) and g.data.shape == tensors.data.shape
                                  and g.data.dtype.kind == "f"):
                 (g,) = _prepare((tensors,), (g,), "backward")[1]
-            _run(((tensors.grad_fn, tensors._output_nr),), (g,), bool(retain_graph), False, None)
+            _execute(((tensors.grad_fn, tensors._output_nr),), (g,), bool(retain_graph), False, None)
             return
         tensors = (tensors,)
         grad_tensors = (grad_tensors,)
@@ -89,7 +100,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is not None:
         inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
         targets = _targets(inputs, "backward")
-    res = _run(roots, grads, retain_graph, create_graph, targets)
+    res = _execute(roots, grads, retain_graph, create_graph, targets)
     if inputs is not None:
         for t, g in zip(inputs, res):
             if g is not None:
@@ -169,7 +180,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         retain_graph = create_graph
     roots, grads = _prepare(outputs, grad_outputs, "grad")
     targets = _targets(inputs, "grad")
-    res = _run(roots, grads, retain_graph, create_graph, targets)
+    res = _execute(roots, grads, retain_graph, create_graph, targets)
     for i, g in enumerate(res):
         if g is None and not allow_unused:
             raise RuntimeError(
@@ -226,25 +237,9 @@ def _must_run(node, needed, capture):
     return False
 
 
-def _run(roots, root_grads, retain_graph, create_graph, targets):
-    """Execute the backward pass; return captured gradients for ``targets`` (if any)."""
-    # 1. dependency counts: how many edges point at each node
-    deps = {}
-    stack = []
-    for e in roots:
-        if e[1] >= 0 and e[0] not in deps:
-            deps[e[0]] = 0
-            stack.append(e[0])
-    while stack:
-        for e in stack.pop()._next:
-            if e is not None and e[1] >= 0:
-                m = e[0]
-                if m in deps:
-                    deps[m] += 1
-                else:
-                    deps[m] = 1
-                    stack.append(m)
-
+def _execute(roots, root_grads, retain_graph, create_graph, targets):
+    """Execute the backward pass; return captured gradients for ``targets`` (``grad()``), else None."""
+    deps = _count_dependencies(roots)
     needed = capture = None
     if targets is not None:
         needed = _needed(roots, targets)
@@ -266,52 +261,85 @@ def _run(roots, root_grads, retain_graph, create_graph, targets):
     # node; the ops its backward runs internally are not checked one by one.
     _state.anomaly = False
     try:
-        # each node becomes ready exactly once: when its last dependency delivers
-        ready = []
-        for e in roots:
-            if e[1] >= 0 and deps[e[0]] == 0 and e[0] not in ready:
-                ready.append(e[0])
-        while ready:
-            node = ready.pop()
-            grads = buf.pop(node, None) or [None] * node._n_out
-            if node._out_hooks:
-                _run_hooks(node, grads)
-            if capture is not None:
-                for k in range(node._n_out):
-                    if (id(node), k) in capture:
-                        capture[id(node), k] = grads[k]
-                if not _must_run(node, needed, capture):
-                    continue
-            # (no gradient reaches a node whose output was overwritten, e.g. by copy_)
-            if grads[0] is not None or (node._n_out > 1 and any(g is not None for g in grads)):
-                _run_node(node, grads, create_graph, anomaly, buf, leaves, shared)
-            if not retain_graph:  # free early: nothing needs this node's saved tensors now
-                node._saved = None
-                node._freed = True
-            for e in node._next:
-                if e is not None and e[1] >= 0:
-                    m = e[0]
-                    deps[m] -= 1
-                    if deps[m] == 0:
-                        ready.append(m)
-        for tgt, g, copy in leaves.values():
-            if tgt._hooks:
-                for h in list(tgt._hooks):
-                    r = h(g)
-                    if r is not None:
-                        g = _as_grad_tensor(r, g, "hook on a leaf tensor")
-                        copy = True
-            if capture is not None:
-                if (id(tgt), -1) in capture:
-                    capture[id(tgt), -1] = g
-                continue
-            _accumulate_leaf(tgt, g, create_graph, copy)
+        _run_nodes(roots, deps, buf, leaves, shared, retain_graph, create_graph, anomaly, needed, capture)
+        _deliver_to_leaves(leaves, create_graph, capture)
     finally:
         _state.enabled = prev_mode
         _state.anomaly = anomaly
     if capture is not None:
         return [capture[k] for k in targets]
     return None
+
+
+def _count_dependencies(roots):
+    """Step 1: for every node reachable from ``roots``, how many edges point at it."""
+    deps = {}
+    stack = []
+    for e in roots:
+        if e[1] >= 0 and e[0] not in deps:
+            deps[e[0]] = 0
+            stack.append(e[0])
+    while stack:
+        for e in stack.pop()._next:
+            if e is not None and e[1] >= 0:
+                m = e[0]
+                if m in deps:
+                    deps[m] += 1
+                else:
+                    deps[m] = 1
+                    stack.append(m)
+    return deps
+
+
+def _run_nodes(roots, deps, buf, leaves, shared, retain_graph, create_graph, anomaly, needed, capture):
+    """Step 2: run each node's backward once all its dependencies have delivered, in dependency order."""
+    ready = []
+    for e in roots:
+        if e[1] >= 0 and deps[e[0]] == 0 and e[0] not in ready:
+            ready.append(e[0])
+    while ready:
+        node = ready.pop()
+        grads = buf.pop(node, None) or [None] * node._n_out
+        if node._out_hooks:
+            _run_hooks(node, grads)
+        if capture is not None and not _capture(node, grads, needed, capture):
+            continue  # grad(): leads to no target; neither it nor what it feeds runs
+        # (no gradient reaches a node whose output was overwritten, e.g. by copy_)
+        if grads[0] is not None or (node._n_out > 1 and any(g is not None for g in grads)):
+            _run_node(node, grads, create_graph, anomaly, buf, leaves, shared)
+        if not retain_graph:  # free early: nothing needs what this node kept for backward now
+            _release(node)
+        for e in node._next:
+            if e is not None and e[1] >= 0:
+                m = e[0]
+                deps[m] -= 1
+                if deps[m] == 0:
+                    ready.append(m)
+
+
+def _capture(node, grads, needed, capture):
+    """For ``grad()``: keep the gradients of the node's outputs that are targets; return whether its
+    backward leads to any target (the others are skipped)."""
+    for k in range(node._n_out):
+        if (id(node), k) in capture:
+            capture[id(node), k] = grads[k]
+    return _must_run(node, needed, capture)
+
+
+def _deliver_to_leaves(leaves, create_graph, capture):
+    """Step 3: run leaf hooks, then accumulate into ``.grad`` (or, for ``grad()``, capture)."""
+    for tgt, g, copy in leaves.values():
+        if tgt._hooks:
+            for h in list(tgt._hooks):
+                r = h(g)
+                if r is not None:
+                    g = _as_grad_tensor(r, g, "hook on a leaf tensor", h)
+                    copy = True
+        if capture is not None:
+            if (id(tgt), -1) in capture:
+                capture[id(tgt), -1] = g
+            continue
+        _accumulate_leaf(tgt, g, create_graph, copy)
 
 
 def _deliver(e, g, buf, leaves, shared):
@@ -338,23 +366,30 @@ def _run_hooks(node, grads):
             for h in list(hs):
                 r = h(grads[k])
                 if r is not None:
-                    grads[k] = _as_grad_tensor(r, grads[k], f"hook on output {k} of {node.name()}")
+                    grads[k] = _as_grad_tensor(r, grads[k], f"hook on output {k} of {node.name()}", h)
 
 
 def _run_node(node, grads, create_graph, anomaly, buf, leaves, shared):
+    if _node_hook is not None and _node_hook(node, grads, create_graph, anomaly, buf, leaves, shared):
+        return
     cls = type(node)
     if node._n_out > 1 and node._materialize:
         grads = [g if g is not None else _wrap(np.zeros(s, dtype=d))
                  for g, (s, d) in zip(grads, node._out_meta)]
     once = create_graph and getattr(cls.backward, "_once_differentiable", False)
-    if once:
-        _state.enabled = False
-        try:
+    try:
+        if once:
+            _state.enabled = False
+            try:
+                res = cls.backward(node, *grads)
+            finally:
+                _state.enabled = True
+        else:
             res = cls.backward(node, *grads)
-        finally:
-            _state.enabled = True
-    else:
-        res = cls.backward(node, *grads)
+    except AttributeError as e:
+        if node._freed:  # a second backward: what forward set on ctx was released by the first
+            raise _freed_error(node) from e
+        raise
     if type(res) is not tuple:
         res = (res,)
     nxt = node._next

@@ -1,13 +1,17 @@
-"""Tensor constructors: ``tensor zeros ones full empty eye arange linspace randn rand randint`` and ``*_like``."""
+"""Tensor constructors: ``tensor zeros ones full empty eye arange linspace randn rand randint`` and ``*_like``.
+
+Every factory takes PyTorch's ``dtype=``, ``device=`` (the CPU only: see ``devices.py``) and
+``requires_grad=``; the random ones take ``generator=`` (``autograd_core.Generator``). Floating-point
+results without ``dtype=`` get the default dtype (``set_default_dtype``; float32 unless changed).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .tensor import Tensor
-from . import random as _random
-
-_DEFAULT = np.float32
+from . import random as _random, _settings
+from .devices import check as _check_device
 
 
 def _size(size, fn):
@@ -29,11 +33,16 @@ def _finish(arr, requires_grad):
     return t
 
 
-def tensor(data, requires_grad=False, dtype=None):
+def _float(dtype):
+    return dtype or _settings.dtype
+
+
+def tensor(data, requires_grad=False, dtype=None, device=None, pin_memory=False):
     """A new tensor holding a copy of ``data``.
 
-    Python floats become float32, ints int64; numpy arrays keep their dtype.
+    Python floats become the default dtype (float32), ints int64; numpy arrays keep their dtype.
     """
+    _check_device(device, "tensor")
     t = Tensor(data, requires_grad=False, dtype=dtype)
     if isinstance(data, np.ndarray) and t.data is data:
         t.data = data.copy()
@@ -47,7 +56,9 @@ def from_numpy(array):
     return Tensor._wrap(array)
 
 
-def as_tensor(data, dtype=None):
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, sharing memory when it already is one (or an ndarray) of that dtype."""
+    _check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
     if isinstance(data, np.ndarray) and (dtype is None or data.dtype == np.dtype(dtype)):
@@ -59,94 +70,120 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
-    return _finish(np.zeros(_size(size, "zeros"), dtype=dtype or _DEFAULT), requires_grad)
+def numel(input):
+    """The number of elements of ``input`` (a Tensor or anything numpy can shape)."""
+    return int(input.data.size if isinstance(input, Tensor) else np.size(input))
 
 
-def ones(*size, dtype=None, requires_grad=False):
-    return _finish(np.ones(_size(size, "ones"), dtype=dtype or _DEFAULT), requires_grad)
+def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False,
+          memory_format=None):
+    _check_device(device, "zeros")
+    return _finish(np.zeros(_size(size, "zeros"), dtype=_float(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False):
-    return _finish(np.empty(_size(size, "empty"), dtype=dtype or _DEFAULT), requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False,
+         memory_format=None):
+    _check_device(device, "ones")
+    return _finish(np.ones(_size(size, "ones"), dtype=_float(dtype)), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
+def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False,
+          memory_format=None):
+    _check_device(device, "empty")
+    return _finish(np.empty(_size(size, "empty"), dtype=_float(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    _check_device(device, "full")
     if dtype is None:
         dtype = np.int64 if isinstance(fill_value, (bool, int, np.integer)) and not isinstance(fill_value, bool) \
-            else (np.bool_ if isinstance(fill_value, bool) else _DEFAULT)
+            else (np.bool_ if isinstance(fill_value, bool) else _settings.dtype)
     return _finish(np.full(_size((size,), "full"), fill_value, dtype=dtype), requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
-    return _finish(np.eye(n, m, dtype=dtype or _DEFAULT), requires_grad)
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    _check_device(device, "eye")
+    return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
-    """Values from ``start`` to ``end`` (exclusive); int64 for ints, float32 otherwise."""
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Values from ``start`` to ``end`` (exclusive); int64 for ints, the default float dtype otherwise."""
+    _check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
         raise ValueError("arange: step must be non-zero")
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = np.int64 if ints else _DEFAULT
+        dtype = np.int64 if ints else _settings.dtype
     return _finish(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
-    return _finish(np.linspace(start, end, int(steps)).astype(dtype or _DEFAULT), requires_grad)
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    _check_device(device, "linspace")
+    return _finish(np.linspace(start, end, int(steps)).astype(_float(dtype)), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False):
-    """Standard normal samples from the package generator (see ``manual_seed``)."""
-    arr = _random.get_rng().standard_normal(_size(size, "randn"), dtype=np.float64)
-    return _finish(arr.astype(dtype or _DEFAULT), requires_grad)
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples from the package generator (see ``manual_seed``) or ``generator``."""
+    _check_device(device, "randn")
+    arr = _random.numpy_rng(generator, "randn").standard_normal(_size(size, "randn"), dtype=np.float64)
+    return _finish(arr.astype(_float(dtype)), requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False):
-    """Uniform samples in [0, 1) from the package generator."""
-    arr = _random.get_rng().random(_size(size, "rand"), dtype=np.float64)
-    return _finish(arr.astype(dtype or _DEFAULT), requires_grad)
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples in [0, 1) from the package generator or ``generator``."""
+    _check_device(device, "rand")
+    arr = _random.numpy_rng(generator, "rand").random(_size(size, "rand"), dtype=np.float64)
+    return _finish(arr.astype(_float(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None):
+def randint(low, high=None, size=(), generator=None, dtype=None, device=None, requires_grad=False):
+    """Integers drawn uniformly from ``[low, high)`` (``randint(high, size)`` starts at 0), int64 by default."""
+    _check_device(device, "randint")
+    if isinstance(high, (tuple, list)):  # randint(high, size), PyTorch's other overload
+        high, size = None, high
     if high is None:
         low, high = 0, low
-    return _finish(_random.get_rng().integers(low, high, size=_size((size,), "randint")).astype(dtype or np.int64),
-                   False)
+    rng = _random.numpy_rng(generator, "randint")
+    return _finish(rng.integers(low, high, size=_size((size,), "randint")).astype(dtype or np.int64), requires_grad)
 
 
-def randperm(n, dtype=None):
-    return _finish(_random.get_rng().permutation(int(n)).astype(dtype or np.int64), False)
+def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of ``0 .. n-1`` (int64 by default)."""
+    _check_device(device, "randperm")
+    return _finish(_random.numpy_rng(generator, "randperm").permutation(int(n)).astype(dtype or np.int64),
+                   requires_grad)
 
 
-def _like(fn, input, dtype, requires_grad, *args):
+def _like(fn, input, dtype, device, requires_grad):
+    _check_device(device, fn.__name__ + "_like")
     shape = tuple(np.shape(input.data if isinstance(input, Tensor) else input))
-    dt = dtype or (input.dtype if isinstance(input, (Tensor, np.ndarray)) else _DEFAULT)
-    return fn(shape, *args, dtype=dt, requires_grad=requires_grad)
+    dt = dtype or (input.dtype if isinstance(input, (Tensor, np.ndarray)) else _settings.dtype)
+    return fn(shape, dtype=dt, requires_grad=requires_grad)
 
 
-def zeros_like(input, dtype=None, requires_grad=False):
-    return _like(zeros, input, dtype, requires_grad)
+def zeros_like(input, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(zeros, input, dtype, device, requires_grad)
 
 
-def ones_like(input, dtype=None, requires_grad=False):
-    return _like(ones, input, dtype, requires_grad)
+def ones_like(input, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(ones, input, dtype, device, requires_grad)
 
 
-def empty_like(input, dtype=None, requires_grad=False):
-    return _like(empty, input, dtype, requires_grad)
+def empty_like(input, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(empty, input, dtype, device, requires_grad)
 
 
-def full_like(input, fill_value, dtype=None, requires_grad=False):
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    _check_device(device, "full_like")
     shape = tuple(np.shape(input.data if isinstance(input, Tensor) else input))
     return full(shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def randn_like(input, dtype=None, requires_grad=False):
-    return _like(randn, input, dtype, requires_grad)
+def randn_like(input, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(randn, input, dtype, device, requires_grad)
 
 
-def rand_like(input, dtype=None, requires_grad=False):
-    return _like(rand, input, dtype, requires_grad)
+def rand_like(input, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _like(rand, input, dtype, device, requires_grad)

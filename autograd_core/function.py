@@ -19,7 +19,7 @@ import numpy as np
 __all__ = [
     "Function", "once_differentiable", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-    "ShapeError",
+    "ShapeError", "inference_mode", "is_inference_mode_enabled",
 ]
 
 
@@ -38,6 +38,7 @@ class _GradState(threading.local):
     # thread-local).
     enabled = True
     anomaly = False
+    inference = False
 
 
 _state = _GradState()
@@ -87,6 +88,13 @@ class set_grad_enabled:
 class _GradModeContext:
     _mode = True
 
+    def __new__(cls, fn=None):
+        if fn is not None:  # used as a bare decorator: @no_grad
+            if not callable(fn):
+                raise TypeError(f"{cls.__name__}() takes no arguments, got {fn!r}")
+            return cls()(fn)
+        return super().__new__(cls)
+
     def __enter__(self):
         self.prev = _state.enabled
         _state.enabled = self._mode
@@ -116,6 +124,50 @@ class enable_grad(_GradModeContext):
     """Context manager / decorator that turns recording back on inside ``no_grad``."""
 
     _mode = True
+
+
+class inference_mode:
+    """Context manager / decorator for inference (``torch.inference_mode``): records nothing.
+
+    Here it is ``no_grad`` plus a flag (``is_inference_mode_enabled()``); PyTorch's further
+    bookkeeping savings do not apply to this engine. ``inference_mode(False)`` turns recording
+    back on, as in PyTorch. Use it as ``with inference_mode():``, ``@inference_mode()`` or
+    ``@inference_mode``.
+    """
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # bare decorator: @inference_mode
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.prev = (_state.enabled, _state.inference)
+        _state.enabled = not self.mode
+        _state.inference = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _state.enabled, _state.inference = self.prev
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    return _state.inference
 
 
 # --------------------------------------------------------------------------- anomaly mode
@@ -205,6 +257,10 @@ _new = object.__new__
 _ndarray = np.ndarray
 _asarray = np.asarray
 
+# Set by autograd_core/_hooks.py while something observes every op (the profiler, checkpoint,
+# viz.record_modules); None otherwise, so an op pays one global lookup.
+_apply_hook = None
+
 
 class Function:
     """Base class of every differentiable operation (built-in or user-defined).
@@ -232,6 +288,9 @@ class Function:
     #   _in_meta          tuple of (shape, dtype) per positional argument (None if no grad)
     #   _n_out            number of outputs
     #   _saved            list of saved items, None once freed
+    # After its backward has run (without retain_graph) a node keeps only the graph's
+    # structure (_KEEP): what forward saved, and every attribute forward set on ctx
+    # (masks, indices, ...), is dropped at once (``_release``).
     _freed = False
     _saved = None
     _rec = False
@@ -258,26 +317,25 @@ class Function:
         saved = self._saved
         if saved is None:
             if self._freed:
-                raise RuntimeError(
-                    f"{self.name()}: trying to backward through the graph a second time (its saved "
-                    "tensors were freed after the first backward). Pass retain_graph=True to the first "
-                    "backward() or grad() call if you need to go through the graph again."
-                )
+                raise _freed_error(self)
             return ()
         out = []
         for i, item in enumerate(saved):
-            if type(item) is tuple:  # (tensor, version counter, expected version)
+            if type(item) is _SavedOutput:  # one of this node's own outputs
+                t, counter, ver = item.tensor(self), item.counter, item.version
+            elif type(item) is tuple:  # (tensor, version counter, expected version)
                 t, counter, ver = item
-                if counter[0] != ver:
-                    raise RuntimeError(
-                        f"{self.name()}: saved tensor {i} (shape {tuple(t.shape)}, dtype {t.dtype}) was "
-                        f"modified by an in-place operation after it was saved: it is at version "
-                        f"{counter[0]}, expected version {ver}. Use an out-of-place operation "
-                        "(e.g. x = x + 1 instead of x += 1) or .clone() the tensor before modifying it."
-                    )
-                out.append(t)
             else:
                 out.append(item)
+                continue
+            if counter[0] != ver:
+                raise RuntimeError(
+                    f"{self.name()}: saved tensor {i} (shape {tuple(t.shape)}, dtype {t.dtype}) was "
+                    f"modified by an in-place operation after it was saved: it is at version "
+                    f"{counter[0]}, expected version {ver}. Use an out-of-place operation "
+                    "(e.g. x = x + 1 instead of x += 1) or .clone() the tensor before modifying it."
+                )
+            out.append(t)
         return tuple(out)
 
     def mark_non_differentiable(self, *arrays):
@@ -325,6 +383,10 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` on the arrays of the arguments and record the node if needed."""
+        if _apply_hook is not None:
+            out = _apply_hook(cls, args, kwargs)
+            if out is not NotImplemented:
+                return out
         ctx = _new(cls)
         rec = False
         if _state.enabled:
@@ -377,22 +439,11 @@ class Function:
             out = _asarray(out)
         if anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
             _forward_anomaly(cls, out, 0)
-        # (Tensor._wrap inlined: this is the hottest path of the package)
-        t = _new(Tensor)
-        t.data = out
-        t._output_nr = 0
-        t._ver = [0]
-        t._base = None
-        t.grad = None
-        t._hooks = None
         if rec and out.dtype.kind in "fc":
-            t.requires_grad = True
-            t.grad_fn = ctx
+            t = _init_tensor(_new(Tensor), out, True, ctx)
             _record(ctx, args, (raw,), (t,), anomaly)
-        else:
-            t.requires_grad = False
-            t.grad_fn = None
-        return t
+            return t
+        return _init_tensor(_new(Tensor), out)
 
 
 def _record(ctx, args, outs, tensors, anomaly):
@@ -408,6 +459,32 @@ def _record(ctx, args, outs, tensors, anomaly):
         ctx._site = _user_frames()
 
 
+class _SavedOutput:
+    """A node's own output, saved for its backward: the array and version counter, not the Tensor.
+
+    The output Tensor points at the node (``grad_fn``); keeping it in the node
+    would make a reference cycle, and a graph dropped without backward would
+    wait for the garbage collector. ``tensor(node)`` rebuilds, while backward
+    runs, a Tensor sharing the output's data, version counter and node, so a
+    recorded backward (``create_graph``) still differentiates through it.
+    """
+
+    __slots__ = ("data", "output_nr", "requires_grad", "counter", "version")
+
+    def __init__(self, src, k):
+        self.data = src.data
+        self.output_nr = k
+        self.requires_grad = src.requires_grad
+        self.counter = src._ver
+        self.version = src._ver[0]
+
+    def tensor(self, node):
+        t = _init_tensor(_new(Tensor), self.data, self.requires_grad, node if self.requires_grad else None,
+                         self.output_nr)
+        t._ver = self.counter
+        return t
+
+
 def _saved_item(item, args, outs, tensors):
     """What the node keeps for one ``save_for_backward`` argument."""
     if item is None or not isinstance(item, (_ndarray, Tensor, np.generic)):
@@ -416,15 +493,7 @@ def _saved_item(item, args, outs, tensors):
         return (item, item._ver, item._ver[0])
     for k, o in enumerate(outs):
         if o is item:
-            src = tensors[k]
-            # A fresh Tensor sharing data, version counter and node with the output,
-            # so the node does not keep its own output alive (no reference cycle) yet
-            # backward can differentiate through it.
-            t = Tensor._wrap(src.data, src.requires_grad)
-            t.grad_fn = src.grad_fn
-            t._output_nr = k
-            t._ver = src._ver
-            return (t, src._ver, src._ver[0])
+            return _SavedOutput(tensors[k], k)
     for a in args:
         if isinstance(a, Tensor) and a.data is item:
             return (a, a._ver, a._ver[0])
@@ -440,18 +509,41 @@ def _wrap_multi(cls, ctx, args, raw_outs, rec, anomaly):
         if anomaly and o.dtype.kind == "f" and not np.isfinite(o).all():
             _forward_anomaly(cls, o, k)
         diff = rec and o.dtype.kind in "fc" and not any(o is n for n in nondiff)
-        t = Tensor._wrap(o)
-        if diff:
-            t.requires_grad = True
-            t.grad_fn = ctx
-            t._output_nr = k
-            any_diff = True
+        t = _init_tensor(_new(Tensor), o, True, ctx, k) if diff else _init_tensor(_new(Tensor), o)
+        any_diff = any_diff or diff
         tensors.append(t)
     if any_diff:
         ctx._n_out = len(outs)
         ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
         _record(ctx, args, raw_outs, tensors, anomaly)
     return tuple(tensors)
+
+
+# What a node keeps once its backward has run: the graph's structure, hooks, and
+# where it was created (anomaly mode). Everything else goes (``_release``).
+_KEEP = frozenset({"needs_input_grad", "_next", "_in_meta", "_n_out", "_out_meta", "_out_hooks", "_site",
+                   "_materialize"})
+
+
+def _release(node):
+    """Drop everything ``node`` holds for its backward (saved tensors and ctx attributes), keeping ``_KEEP``."""
+    d = node.__dict__
+    d.pop("_saved", None)
+    d.pop("_rec", None)
+    if len(d) > 3:  # more than needs_input_grad, _next and _in_meta: look at each (0.3 us saved per plain node)
+        for k in [k for k in d if k not in _KEEP]:
+            del d[k]
+    node._freed = True
+
+
+def _freed_error(node):
+    """The error of a second backward through ``node`` after ``_release`` (raised by ``saved_tensors``,
+    or by the engine when the node's backward asks for a ctx attribute that is gone)."""
+    return RuntimeError(
+        f"{node.name()}: trying to backward through the graph a second time (its saved tensors and "
+        "the values forward kept for backward were freed after the first backward). Pass "
+        "retain_graph=True to the first backward() or grad() call if you need to go through the graph "
+        "again.")
 
 
 def _forward_anomaly(cls, out, k):
@@ -478,4 +570,4 @@ class _AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-from .tensor import Tensor  # noqa: E402  (circular: Tensor uses Function)
+from .tensor import Tensor, _init as _init_tensor  # noqa: E402  (circular: Tensor uses Function)

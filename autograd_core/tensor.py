@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .function import _state, ShapeError
+from . import _settings, devices as _devices
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -18,8 +19,9 @@ _ndarray = np.ndarray
 def _default_dtype_array(data, dtype=None):
     """Convert ``data`` with autograd_core's dtype rules.
 
-    Python floats become float32 (PyTorch's default), Python ints int64, bools
-    bool; numpy arrays keep their dtype; ``dtype`` overrides.
+    Python floats become the default dtype (float32 unless ``set_default_dtype``
+    says otherwise, as in PyTorch), Python ints int64, bools bool; numpy arrays
+    keep their dtype; ``dtype`` overrides.
     """
     if isinstance(data, Tensor):
         arr = data.data
@@ -29,8 +31,8 @@ def _default_dtype_array(data, dtype=None):
         arr = np.asarray(data)
     else:
         arr = np.asarray(data)
-        if dtype is None and arr.dtype == np.float64:
-            arr = arr.astype(np.float32)
+        if dtype is None and arr.dtype == np.float64 and _settings.dtype != arr.dtype:
+            arr = arr.astype(_settings.dtype)
     if dtype is not None:
         dtype = np.dtype(dtype)
         if arr.dtype != dtype:
@@ -41,6 +43,20 @@ def _default_dtype_array(data, dtype=None):
             f"(numpy gives dtype {arr.dtype}); pass numbers, nested lists of numbers or a numeric ndarray"
         )
     return arr
+
+
+def _init(t, arr, requires_grad=False, grad_fn=None, output_nr=0):
+    """Set every field of a new Tensor ``t``: the one place they are set (``__init__``, ``_wrap`` and
+    ``Function.apply`` all come here)."""
+    t.data = arr
+    t.requires_grad = requires_grad
+    t.grad_fn = grad_fn
+    t._output_nr = output_nr
+    t._ver = [0]
+    t._base = None
+    t.grad = None
+    t._hooks = None
+    return t
 
 
 class Tensor:
@@ -85,32 +101,17 @@ class Tensor:
         return getattr(ufunc, method)(*arrays, **kwargs)
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = _default_dtype_array(data, dtype)
-        if isinstance(data, Tensor) and self.data is data.data:
-            self.data = self.data.copy()
-        self.grad = None
-        self.grad_fn = None
-        self._output_nr = 0
-        self._ver = [0]
-        self._base = None
-        self._hooks = None
-        self.requires_grad = False
+        arr = _default_dtype_array(data, dtype)
+        if isinstance(data, Tensor) and arr is data.data:
+            arr = arr.copy()
+        _init(self, arr)
         if requires_grad:
             self.requires_grad_(True)
 
     @staticmethod
     def _wrap(arr, requires_grad=False):
-        """Wrap an ndarray without copying or checks (internal fast path)."""
-        t = _new(Tensor)
-        t.data = arr if type(arr) is _ndarray else np.asarray(arr)
-        t.requires_grad = requires_grad
-        t.grad_fn = None
-        t._output_nr = 0
-        t._ver = [0]
-        t._base = None
-        t.grad = None
-        t._hooks = None
-        return t
+        """Wrap an ndarray without copying or checks (internal fast path; public: ``from_numpy``)."""
+        return _init(_new(Tensor), arr if type(arr) is _ndarray else np.asarray(arr), requires_grad)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -124,6 +125,17 @@ class Tensor:
     @property
     def ndim(self):
         return self.data.ndim
+
+    @property
+    def device(self):
+        """Where the values live: always the CPU in this build (``device(type='cpu')``)."""
+        return _devices.CPU
+
+    is_cuda = False
+    is_cpu = True
+
+    def get_device(self):
+        return -1  # PyTorch's answer for a CPU tensor
 
     @property
     def is_leaf(self):
@@ -320,21 +332,37 @@ class Tensor:
     def bool(self):
         return _E.cast(self, np.bool_)
 
-    def to(self, dtype=None, *args, **kwargs):
-        if isinstance(dtype, str) and dtype in ("cpu",):
-            return self
-        dtype = kwargs.get("dtype", dtype)
-        if dtype is None:
-            return self
-        return _E.cast(self, dtype)
+    def to(self, *args, **kwargs):
+        """This tensor with another dtype: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``.
+
+        Keywords ``device``, ``dtype``, ``non_blocking``, ``copy`` and ``memory_format`` work as in
+        PyTorch. The device must be the CPU (the only one here; any other raises). The result is
+        ``self`` when nothing changes, unless ``copy=True``; a cast is differentiable.
+        """
+        dtype, copy = _devices.parse_to("Tensor.to", args, kwargs, Tensor)
+        if dtype is not None and dtype != self.data.dtype:
+            return _E.cast(self, dtype)
+        return _E.clone(self) if copy else self
 
     def type(self, dtype=None):
         if dtype is None:
             return f"autograd_core.{self.data.dtype.name}"
         return _E.cast(self, dtype)
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """Raises: this build runs on the CPU only."""
+        _devices.check("cuda" if device is None else device, "Tensor.cuda")
+        return self
+
+    def __reduce_ex__(self, protocol):
+        # pickling (DataLoader workers' batches) and deepcopy: the values and requires_grad, not the graph
+        if self.grad_fn is not None and self.requires_grad:
+            raise RuntimeError("cannot pickle or deepcopy a non-leaf tensor that requires grad (its graph cannot "
+                               "be copied or cross process boundaries); use t.detach()")
+        return (_rebuild_tensor, (self.data, self.requires_grad))
 
     # ------------------------------------------------------------------ repr
     def __repr__(self):
@@ -440,9 +468,6 @@ class Tensor:
     def relu_(self):
         return _E.inplace(self, "relu_", _E.Relu)
 
-    def clamp_(self, min=None, max=None):
-        return _E.inplace(self, "clamp_", _E.Clamp, min=min, max=max)
-
     def zero_(self):
         return _E.fill_inplace(self, 0, "zero_")
 
@@ -474,14 +499,24 @@ class Tensor:
     def __ge__(self, other):
         return _E.ge(self, other)
 
+    # bitwise on integers, logical on bools (as in PyTorch)
     def __invert__(self):
-        return _E.logical_not(self)
+        return _E.bitwise_not(self)
 
     def __and__(self, other):
-        return _E.logical_and(self, other)
+        return _E.bitwise_and(self, other)
+
+    __rand__ = __and__
 
     def __or__(self, other):
-        return _E.logical_or(self, other)
+        return _E.bitwise_or(self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return _E.bitwise_xor(self, other)
+
+    __rxor__ = __xor__
 
     def __getitem__(self, index):
         return _I.getitem(self, index)
@@ -505,6 +540,13 @@ def _ufunc_table():
     return _UFUNCS
 
 
+def _rebuild_tensor(data, requires_grad):
+    t = Tensor._wrap(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
 class _RemovableHandle:
     def __init__(self, lst, hook):
         self._lst = lst
@@ -517,18 +559,22 @@ class _RemovableHandle:
             pass
 
 
-# Method table: names whose Tensor method is the functional op with the tensor first.
-def _install_methods():
-    from .ops import _method_table
+def increment_version(*tensors):
+    """Record that the arrays of ``tensors`` were changed in place, outside any op.
 
-    for name, fn in _method_table().items():
-        if not hasattr(Tensor, name):
-            setattr(Tensor, name, fn)
+    Code that writes into ``t.data`` directly (optimizers, ``nn.init``, loading a
+    state dict) calls this, so that a backward needing ``t``'s old value raises
+    the "modified by an in-place operation" error instead of using the new one.
+    Ops run through ``Function.apply`` and ``x.add_(...)`` keep count themselves.
+    (PyTorch: ``torch.autograd.graph.increment_version``.)
+    """
+    for t in tensors:
+        t._ver[0] += 1
 
 
-from .ops import elementwise as _E, shape as _S, linalg as _L, index as _I  # noqa: E402
+from .ops import elementwise as _E, shape as _S, linalg as _L, index as _I, install_methods  # noqa: E402
 from . import autograd as _AG  # noqa: E402
 
-_install_methods()
+install_methods(Tensor)  # every op marked @method (ops/_declare.py)
 
-__all__ = ["Tensor", "ShapeError"]
+__all__ = ["Tensor", "ShapeError", "increment_version"]

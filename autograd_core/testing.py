@@ -5,6 +5,8 @@ Needs ``hypothesis`` (``pip install autograd-core[dev]``).
 Strategies
 ----------
 ``shapes()``                 array shapes
+``divisible_shapes({1: 4})`` shapes whose given axes are multiples of given ints
+                             (channels divisible by ``groups``, by ``r**2``...)
 ``broadcastable_shapes(n)``  ``n`` mutually broadcastable shapes
 ``float_arrays(shape)``      float64 arrays, optionally kept away from kinks
 ``away_from(arrays, kinks, gap)`` and ``untied(arrays, gap)`` post-process drawn
@@ -35,13 +37,44 @@ except ImportError as e:  # pragma: no cover
 from .tensor import Tensor
 from .gradcheck import gradcheck, gradgradcheck
 
-__all__ = ["shapes", "broadcastable_shapes", "float_arrays", "away_from", "untied", "op_inputs",
+__all__ = ["shapes", "divisible_shapes", "broadcastable_shapes", "float_arrays", "away_from", "untied", "op_inputs",
            "check_op", "op_test"]
 
 
 def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
     """Strategy for array shapes."""
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def divisible_shapes(divisors, min_dims=None, max_dims=None, min_side=1, max_side=4):
+    """Strategy for shapes whose size along each axis in ``divisors`` is a multiple of the given int.
+
+    ``divisors`` maps an axis (negative counts from the end) to its divisor, e.g.
+    ``divisible_shapes({1: 3}, min_dims=4, max_dims=4)`` for (N, C, H, W) inputs
+    of a conv with ``groups=3``. The other axes are ``min_side..max_side``; a
+    constrained axis is ``divisor * k`` for ``k`` in ``min_side..max_side``.
+    ``min_dims`` defaults to the fewest dimensions that hold every listed axis.
+    To draw the divisor too, flat-map over it::
+
+        st.integers(1, 3).flatmap(lambda g: divisible_shapes({1: g}, 4, 4).map(lambda s: (s, g)))
+    """
+    need = max([a + 1 if a >= 0 else -a for a in divisors] + [0])
+    min_dims = need if min_dims is None else min_dims
+    max_dims = max(min_dims, 3) if max_dims is None else max_dims
+    if min_dims < need:
+        raise ValueError(f"divisible_shapes: axes {sorted(divisors)} need at least {need} dimensions, "
+                         f"got min_dims={min_dims}")
+    for axis, d in divisors.items():
+        if not isinstance(d, (int, np.integer)) or d < 1:
+            raise ValueError(f"divisible_shapes: the divisor of axis {axis} must be a positive int, got {d!r}")
+
+    def fix(shape):
+        out = list(shape)
+        for axis, d in divisors.items():
+            out[axis] *= d
+        return tuple(out)
+
+    return shapes(min_dims, max_dims, min_side, max_side).map(fix)
 
 
 def broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=4):

@@ -117,7 +117,11 @@ def tolerance(case):
     missing gradient, a wrong momentum) is off by O(1).
     """
     if case.kind == "train_step":
-        return (1e-9 if case.dtype == "float64" else 2e-2), True
+        if case.dtype == "float64":
+            return 1e-9, True
+        # 20 layers of batch norm add up more float32 rounding: PyTorch's own ResNet-20 step at
+        # batch 16 is 2.1e-2 off the float64 reference in the first batch norm's weight update
+        return (5e-2 if case.p["model"] == "resnet20" else 2e-2), True
     return (1e-9 if case.dtype == "float64" else 1e-4), False
 
 
@@ -618,7 +622,11 @@ class Elementwise(_Kind):
 
 
 class Overhead(Elementwise):
-    """Per-op overhead: ``y = x * w; y.backward(g)`` on tiny tensors (gradients accumulate in .grad)."""
+    """Per-op overhead: ``y = x * w; y.backward(g)`` on tiny tensors (gradients accumulate in .grad).
+
+    ``profiler=True`` runs it with the framework's profiler recording (ours:
+    ``autograd_core.profiler.profile``, PyTorch: ``torch.profiler.profile``).
+    """
     name = "overhead"
     modes = ("fwdbwd",)
 
@@ -626,7 +634,14 @@ class Overhead(Elementwise):
         p = dict(p)
         p.setdefault("shape", (8, 8))
         p.setdefault("op", "mul")
-        return super().normalize(p)
+        profiler = bool(p.pop("profiler", False))
+        q = super().normalize(p)
+        if profiler:
+            q["profiler"] = True
+        return q
+
+    def describe(self, p):
+        return super().describe(p) + (" profiler on" if p.get("profiler") else "")
 
     def work(self, p, mode, dtype):
         return None, None
@@ -671,6 +686,164 @@ class Reduction(_Kind):
         if mode == "fwdbwd":
             out["dx"] = bwd(a["gy"], y, a["x"], p["dim"])
         return [out]
+
+
+class CrossEntropy(_Kind):
+    """``cross_entropy(logits, labels)`` (mean over the batch) and its gradient for (N, C) logits."""
+    name = "cross_entropy"
+    modes = ("fwdbwd", "fwd")
+    memory_bound = True
+
+    def normalize(self, p):
+        _need(p, ["shape"], self.name, "--shape N,C")
+        shape = _flat(p["shape"], "--shape")
+        if len(shape) != 2:
+            _bad_len("--shape", "N,C", p["shape"], self.name)
+        return {"shape": _ints("--shape", shape, 2)}
+
+    def describe(self, p):
+        return f"{p['shape'][0]}x{p['shape'][1]}"
+
+    def work(self, p, mode, dtype):
+        n = int(np.prod(p["shape"])) * np.dtype(dtype).itemsize
+        return None, n * (2 if mode == "fwdbwd" else 1)
+
+    def inputs(self, p, mode, rng, dtype):
+        N, C = p["shape"]
+        return {"x": (2 * rng.standard_normal((N, C))).astype(dtype), "labels": rng.integers(0, C, N),
+                "gy": np.array(1.0, dtype)}
+
+    def expected(self, p, mode, a):
+        x, t = a["x"], a["labels"]
+        n = x.shape[0]
+        logp = R._log_softmax(x, 1)
+        out = {"y": np.asarray(-logp[np.arange(n), t].mean())}
+        if mode == "fwdbwd":
+            g = np.exp(logp)
+            g[np.arange(n), t] -= 1
+            out["dx"] = g / n
+        return [out]
+
+
+ADAM = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+
+
+def adam_reference(params, grads, state, t):
+    """One Adam step (PyTorch's rule) on lists of arrays, in place; ``state`` holds m and v."""
+    b1, b2 = ADAM["betas"]
+    for k, (p, g) in enumerate(zip(params, grads)):
+        m, v = state.setdefault(k, (np.zeros_like(p), np.zeros_like(p)))
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        state[k] = (m, v)
+        p -= ADAM["lr"] * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + ADAM["eps"])
+
+
+class OptimStep(_Kind):
+    """One optimizer step (Adam, lr 1e-3) over ``numel`` parameters split into ``tensors`` tensors."""
+    name = "optim_step"
+    modes = ("step",)
+    memory_bound = True
+
+    def normalize(self, p):
+        opt = p.get("optimizer", "adam")
+        if opt != "adam":
+            raise CaseError(f"optim_step: only --optimizer adam is measured, got {opt!r}")
+        numel = int(p.get("numel", 1 << 20))
+        tensors = int(p.get("tensors", 8))
+        if numel <= 0 or tensors <= 0 or tensors > numel:
+            raise CaseError(f"optim_step: need 0 < tensors <= numel, got numel={numel}, tensors={tensors}")
+        return {"optimizer": opt, "numel": numel, "tensors": tensors}
+
+    def describe(self, p):
+        return f"{p['optimizer']} {p['numel']} params in {p['tensors']} tensors"
+
+    def sizes(self, p):
+        base, extra = divmod(p["numel"], p["tensors"])
+        return [base + (1 if i < extra else 0) for i in range(p["tensors"])]
+
+    def work(self, p, mode, dtype):
+        return None, p["numel"] * np.dtype(dtype).itemsize * 7  # read p, g, m, v; write p, m, v
+
+    def inputs(self, p, mode, rng, dtype):
+        a = {}
+        for i, n in enumerate(self.sizes(p)):
+            a[f"p{i}"] = rng.standard_normal(n).astype(dtype)
+            a[f"g{i}"] = rng.standard_normal(n).astype(dtype)
+        return a
+
+    def expected(self, p, mode, a):
+        k = p["tensors"]
+        params = [a[f"p{i}"].copy() for i in range(k)]
+        adam_reference(params, [a[f"g{i}"] for i in range(k)], {}, 1)
+        return [{f"p{i}": params[i] for i in range(k)}]
+
+
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+def fashion_mnist_train(n):
+    """The first ``n`` Fashion-MNIST training images, normalised, and labels; None if the files are missing."""
+    import gzip
+    import os
+    d = os.environ.get("FASHION_MNIST_DIR") or FASHION_MNIST_DIR
+    try:
+        with gzip.open(os.path.join(d, "train-images-idx3-ubyte.gz")) as f:
+            img = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
+        with gzip.open(os.path.join(d, "train-labels-idx1-ubyte.gz")) as f:
+            lab = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+    except OSError:
+        return None
+    if len(img) < n:
+        return None
+    x = (img[:n].astype(np.float32) / 255 - 0.286) / 0.353
+    return x, lab[:n]
+
+
+class TrainEpoch(_Kind):
+    """One epoch of training: shuffled mini-batches, cross-entropy, backward, Adam (lr 1e-3).
+
+    The images are Fashion-MNIST's training set when its files are found
+    (``$FASHION_MNIST_DIR``, else Debian's path), otherwise random images of
+    the same shape (the same work). Checked: the first batch's loss against
+    the numpy model's forward (the optimizer is checked by ``optim_step``).
+    """
+    name = "train_epoch"
+    modes = ("epoch",)
+    min_repeats = 3
+
+    def normalize(self, p):
+        model = p.get("model", "lenet5")
+        if model not in M.MODELS:
+            raise CaseError(f"train_epoch: unknown model {model!r}; known: {', '.join(M.MODELS)}")
+        batch, images = int(p.get("batch", 64)), int(p.get("images", 60000))
+        if batch <= 0 or images < batch:
+            raise CaseError(f"train_epoch: need 0 < batch <= images, got batch={batch}, images={images}")
+        return {"model": model, "batch": batch, "images": images, "optimizer": "adam"}
+
+    def describe(self, p):
+        return f"{p['model']} {p['images']} images batch={p['batch']} adam"
+
+    def work(self, p, mode, dtype):
+        return M.step_flops(M.MODELS[p["model"]], p["batch"]) * (p["images"] // p["batch"]), None
+
+    def inputs(self, p, mode, rng, dtype):
+        spec = M.MODELS[p["model"]]
+        n = p["images"]
+        data = fashion_mnist_train(n) if tuple(spec["input"]) == (1, 28, 28) else None
+        if data is None:
+            data = (rng.standard_normal((n,) + tuple(spec["input"])).astype(np.float32),
+                    rng.integers(0, spec["classes"], n))
+        a = {"X": data[0].astype(dtype), "Y": data[1].astype(np.int64), "perm": rng.permutation(n)}
+        a.update({"param:" + k: v for k, v in M.init_params(spec, rng, dtype).items()})
+        return a
+
+    def expected(self, p, mode, a):
+        params = {k[6:]: v for k, v in a.items() if k.startswith("param:")}
+        model = M.NumpyModel(M.MODELS[p["model"]], params)
+        idx = a["perm"][:p["batch"]]
+        loss, _ = model.loss_and_grads(a["X"][idx], a["Y"][idx])
+        return [{"first_loss": np.asarray(loss)}]
 
 
 # --------------------------------------------------------------------------- training steps
@@ -742,7 +915,8 @@ KINDS = {k.name: k for k in (
     Conv2d(), Conv1d(), ConvTranspose2d(),
     Pool2d("max_pool2d", "max"), Pool2d("avg_pool2d", "avg"),
     Pool1d("max_pool1d", "max"), Pool1d("avg_pool1d", "avg"), AdaptiveAvgPool2d(),
-    Matmul(), Elementwise(), Overhead(), Reduction(), TrainStep(), Import(), FirstConv2d())}
+    Matmul(), Elementwise(), Overhead(), Reduction(), CrossEntropy(), OptimStep(), TrainEpoch(), TrainStep(),
+    Import(), FirstConv2d())}
 
 # op names accepted by --op that are parameters of a kind
 OP_ALIASES = {**{op: ("elementwise", op) for op in R.ELEMENTWISE},

@@ -28,7 +28,7 @@ examples:
   python -m benchmarks --op max_pool2d --shape 64,64,32,32 --kernel 3 --stride 2 --padding 1
   python -m benchmarks --op conv1d --shape 64,64,256 --kernel 64,3 --padding 1
   python -m benchmarks --op matmul --shape 512,512,512 --dtype float64
-  python -m benchmarks --op mul --shape 8,8     # elementwise ops: add mul relu exp tanh sigmoid
+  python -m benchmarks --op mul --shape 8,8     # elementwise ops: add mul relu exp tanh sigmoid erf gelu
   python -m benchmarks --model lenet5 --batch 1,64,256 --compare torch
   python -m benchmarks --preset resnet-cifar -k pool --list
   python -m benchmarks --json new.json --baseline old.json --threshold 0.2   # exit 3 on a regression
@@ -56,7 +56,7 @@ def build_parser():
     one = ap.add_argument_group("a case from the command line")
     one.add_argument("--op", help="conv2d, conv1d, conv_transpose2d, max_pool2d, avg_pool2d, max_pool1d, "
                      "avg_pool1d, adaptive_avg_pool2d, matmul, an elementwise op (add mul relu exp tanh "
-                     "sigmoid), a reduction (sum mean softmax log_softmax), overhead, train_step")
+                     "sigmoid erf gelu), a reduction (sum mean softmax log_softmax), overhead, train_step")
     one.add_argument("--shape", help="input shape: N,C,H,W (2-D ops), N,C,L (1-D ops), M,K,N (matmul), "
                      "any dims (elementwise, reductions)")
     one.add_argument("--kernel", help="conv: K,R,S (output channels, kernel height, width); conv1d: K,R; "
@@ -71,7 +71,7 @@ def build_parser():
     one.add_argument("--dim", type=int, help="reduction dim (default -1)")
     one.add_argument("--mode", help="comma-separated: fwd, bwd-input, bwd-weight, fwdbwd (default: fwdbwd)")
     one.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    one.add_argument("--model", help="train_step model: lenet5 or resnet8")
+    one.add_argument("--model", help="train_step model: lenet5, resnet8 or resnet20")
     one.add_argument("--batch", help="train_step batch sizes, comma-separated (default 64)")
     cmp_ = ap.add_argument_group("comparison")
     cmp_.add_argument("--compare", action="append", default=[], metavar="FW",

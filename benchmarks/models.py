@@ -52,6 +52,26 @@ MODELS = {
     },
 }
 
+
+def _resnet_cifar(n):
+    """He et al. 2016's CIFAR ResNet of depth 6n+2: three stages of n BasicBlocks (16, 32, 64 channels).
+
+    Projection shortcuts (a 1x1 conv and batch norm) where the shape changes,
+    identity elsewhere; global average pooling and one linear layer.
+    """
+    layers = [("conv", "conv1", 3, 16, 3, 1, 1, False), ("bn", "bn1", 16), ("relu", "relu1")]
+    cin = 16
+    for stage, cout in enumerate((16, 32, 64), 1):
+        for b in range(n):
+            stride = 2 if (b == 0 and stage > 1) else 1
+            layers.append(("block", f"layer{stage}_{b}", cin, cout, stride))
+            cin = cout
+    layers += [("gap", "pool"), ("flatten", "flatten"), ("linear", "fc", 64, 10)]
+    return {"input": (3, 32, 32), "classes": 10, "layers": layers}
+
+
+MODELS["resnet20"] = _resnet_cifar(3)
+
 LR, MOMENTUM = 0.01, 0.9
 BN_EPS = 1e-5
 

@@ -1,4 +1,4 @@
-"""Named sets of cases: ``goals`` (the default), ``lenet5``, ``resnet-cifar``, ``tiny``, ``all``.
+"""Named sets of cases: ``goals`` (the default), ``lenet5``, ``resnet-cifar``, ``step``, ``tiny``, ``all``.
 
 - ``goals``: exactly the cases with speed goals in the issues (conv2d and
   max-pool kernels against PyTorch, LeNet-5 training steps, per-op overhead,
@@ -7,6 +7,9 @@
   step at batches 1, 64 and 256, and the startup cases;
 - ``resnet-cifar``: CIFAR-sized (32x32) convolutions and pooling at batch 64,
   depthwise, conv1d, conv_transpose2d, and a small ResNet's training step;
+- ``step``: issue 13's cases (ResNet-8/20 steps, softmax, cross-entropy,
+  sums, the residual add, global average pooling, matmul, an Adam step, the
+  LeNet-5 steps and an Adam epoch), each with its goal against PyTorch;
 - ``tiny``: every op at tiny shapes (a smoke test: seconds, not minutes);
 - ``all``: the union of the above except ``tiny``.
 """
@@ -58,6 +61,7 @@ def lenet5():
         make_case("elementwise", op="relu", shape=(64, 6, 28, 28), label="LeNet ReLU"),
         make_case("reduction", op="log_softmax", shape=(64, 10), dim=1, label="LeNet loss"),
         make_case("overhead", shape=(8, 8), label="per-op overhead"),
+        make_case("overhead", shape=(8, 8), profiler=True, label="per-op overhead, profiler on"),
     ]
     cases += [make_case("train_step", model="lenet5", batch=b, label="LeNet-5 step") for b in (1, 64, 256)]
     cases += [make_case("import", label="import"),
@@ -94,7 +98,29 @@ def resnet_cifar():
         make_case("reduction", op="softmax", shape=(4096, 1024)),
     ]
     cases += [make_case("train_step", model="resnet8", batch=b, label="ResNet-8 step") for b in (32, 128)]
+    cases += [make_case("train_step", model="resnet20", batch=b, label="ResNet-20 step") for b in (32, 128)]
     return cases
+
+
+def step():
+    """Issue 13's cases: the generic ops, the optimizer, a LeNet-5 epoch and the ResNet steps."""
+    return [
+        make_case("train_step", model="resnet8", batch=32, label="ResNet-8 step", goal=_vs_torch(0.9)),
+        make_case("train_step", model="resnet20", batch=32, label="ResNet-20 step", goal=_vs_torch(0.9)),
+        make_case("train_step", model="resnet20", batch=128, label="ResNet-20 step", goal=_vs_torch(0.9)),
+        make_case("reduction", op="softmax", shape=(4096, 1024), label="softmax rows", goal=_vs_torch(1.0)),
+        make_case("cross_entropy", shape=(4096, 1024), label="cross_entropy", goal=_vs_torch(1.0)),
+        make_case("reduction", op="sum", shape=(4096, 1024), label="sum over rows", goal=_vs_torch(1.0)),
+        make_case("elementwise", op="add", shape=(64, 64, 32, 32), label="residual add", goal=_vs_torch(1.0)),
+        make_case("adaptive_avg_pool2d", shape=(128, 64, 8, 8), output=1, label="global avg-pool",
+                  goal=_vs_torch(1.0)),
+        make_case("matmul", shape=(512, 512, 512), label="matmul", goal=_vs_torch(1.0)),
+        make_case("optim_step", numel=1 << 20, tensors=8, label="Adam step", goal=_vs_torch(1.0)),
+        make_case("train_step", model="lenet5", batch=1, label="LeNet-5 step", goal=_vs_torch(1.0)),
+        make_case("train_step", model="lenet5", batch=64, label="LeNet-5 step", goal=_vs_torch(1.0)),
+        make_case("train_step", model="lenet5", batch=256, label="LeNet-5 step", goal=_vs_torch(1.0)),
+        make_case("train_epoch", model="lenet5", batch=64, label="LeNet-5 Adam epoch", goal=_vs_torch(1.0)),
+    ]
 
 
 def tiny():
@@ -113,6 +139,7 @@ def tiny():
         make_case("matmul", shape=(16, 32, 8)),
         make_case("elementwise", op="mul", shape=(4, 5)),
         make_case("elementwise", op="relu", shape=(4, 5)),
+        make_case("elementwise", op="gelu", shape=(4, 5)),
         make_case("reduction", op="sum", shape=(4, 5)),
         make_case("reduction", op="log_softmax", shape=(4, 5)),
         make_case("overhead", shape=(8, 8)),
@@ -125,11 +152,12 @@ def tiny():
 
 def everything():
     seen, out = set(), []
-    for case in goals() + lenet5() + resnet_cifar():
+    for case in goals() + lenet5() + resnet_cifar() + step():
         if case.id not in seen:
             seen.add(case.id)
             out.append(case)
     return out
 
 
-PRESETS = {"goals": goals, "lenet5": lenet5, "resnet-cifar": resnet_cifar, "tiny": tiny, "all": everything}
+PRESETS = {"goals": goals, "lenet5": lenet5, "resnet-cifar": resnet_cifar, "step": step, "tiny": tiny,
+           "all": everything}

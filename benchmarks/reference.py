@@ -226,8 +226,28 @@ def adaptive_avg_pool2d_backward(gy, x_shape):
 # --------------------------------------------------------------------------- elementwise and reductions
 
 
+def _erf(x):
+    """numpy has no erf: Python's math.erf per element (the C library's)."""
+    import math
+    return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+
+
 def _sigmoid(x):
     return 0.5 * (np.tanh(0.5 * x) + 1)
+
+
+def _normal_cdf(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 (float64)."""
+    return 0.5 * (1 + _erf(np.asarray(x, np.float64) / np.sqrt(2)))
+
+
+def _gelu(x):
+    return (x * _normal_cdf(x)).astype(x.dtype)
+
+
+def _gelu_grad(g, y, x):
+    pdf = np.exp(-0.5 * x.astype(np.float64) ** 2) / np.sqrt(2 * np.pi)
+    return ((g * (_normal_cdf(x) + x * pdf)).astype(x.dtype),)
 
 
 # name -> (arity, forward(*inputs), backward(g, y, *inputs) -> grads)
@@ -238,6 +258,8 @@ ELEMENTWISE = {
     "exp": (1, np.exp, lambda g, y, x: (g * y,)),
     "tanh": (1, np.tanh, lambda g, y, x: (g * (1 - y * y),)),
     "sigmoid": (1, _sigmoid, lambda g, y, x: (g * y * (1 - y),)),
+    "erf": (1, lambda x: _erf(x).astype(x.dtype), lambda g, y, x: (g * (2 / np.sqrt(np.pi)) * np.exp(-x * x),)),
+    "gelu": (1, _gelu, _gelu_grad),
 }
 
 

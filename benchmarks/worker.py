@@ -42,6 +42,8 @@ def run_case(fw, case_dict, timing_dict, framework_name):
 
     case = Case.from_dict(case_dict)
     cfg = TimingConfig.from_dict(timing_dict)
+    if getattr(case.spec, "min_repeats", None):  # a case that lasts seconds (a training epoch)
+        cfg.min_repeats = min(cfg.min_repeats, case.spec.min_repeats)
     inputs = make_inputs(case)
     try:
         run, observe = fw.build(case, inputs)

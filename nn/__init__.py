@@ -5,25 +5,18 @@
 >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
 >>> loss = nn.CrossEntropyLoss()(model(ag.randn(5, 4)), ag.tensor([0, 2, 1, 1, 0]))
 >>> loss.backward()
+
+Every name in the ``__all__`` of the modules listed in ``_LAYER_MODULES`` is
+exported here: a new layer is a class in one of them (or a new module added to
+the list) plus its name in that module's ``__all__``.
 """
 
-from .parameter import Parameter
-from .module import Module
-from .container import Sequential, ModuleList, ModuleDict
-from .linear import Identity, Linear, Flatten, Unflatten
-from .activation import ReLU, LeakyReLU, ELU, Sigmoid, Tanh, Softmax, LogSoftmax
-from .dropout import Dropout
-from .batchnorm import BatchNorm1d, BatchNorm2d
-from .conv import Conv1d, Conv2d, ConvTranspose2d
-from .pooling import MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool2d
-from .loss import MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss
-from .serialization import save, load
-from . import functional, init, utils  # noqa: F401
+from . import (parameter, module, container, linear, activation, dropout, batchnorm, normalization, conv, pooling,
+               padding, upsampling, sparse, loss, serialization)
+from . import functional, init, parallel, utils  # noqa: F401
 
-__all__ = [
-    "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Identity", "Linear", "Flatten",
-    "Unflatten", "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout",
-    "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
-    "AvgPool2d", "AdaptiveAvgPool2d", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-    "BCEWithLogitsLoss", "save", "load", "functional", "init", "utils",
-]
+_LAYER_MODULES = (parameter, module, container, linear, activation, dropout, batchnorm, normalization, conv, pooling,
+                  padding, upsampling, sparse, loss, serialization)
+
+__all__ = [name for mod in _LAYER_MODULES for name in mod.__all__] + ["functional", "init", "parallel", "utils"]
+globals().update({name: getattr(mod, name) for mod in _LAYER_MODULES for name in mod.__all__})

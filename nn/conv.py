@@ -1,10 +1,14 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose2d`` (kernels in ``autograd_core.ops.conv``)."""
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose2d`` (kernels in ``autograd_core.ops.conv``).
+
+``Conv1d`` and ``Conv2d`` take ``flip=True`` for a true convolution (kernel flipped) instead of
+cross-correlation."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from autograd_core.ops.shape import pad as _pad
+from autograd_core import get_default_dtype
+from autograd_core.devices import check as check_device
 
 from . import functional as F
 from .linear import _reset_weight_and_bias
@@ -28,7 +32,7 @@ class _ConvNd(Module):
     _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, dtype, output_padding=0):
+                 padding_mode, device, dtype, output_padding=0, flip=False):
         super().__init__()
         cls = type(self).__name__
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
@@ -53,6 +57,7 @@ class _ConvNd(Module):
         else:
             self.padding = _tuple(padding, n, cls, "padding")
         self.padding_mode = padding_mode
+        self.flip = bool(flip)
         if self._transposed:
             if padding_mode != "zeros":
                 raise ValueError(f"{cls}: only padding_mode='zeros' is supported, got {padding_mode!r}")
@@ -60,7 +65,8 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
-        dtype = np.dtype(dtype or np.float32)
+        check_device(device, type(self).__name__)
+        dtype = np.dtype(dtype or get_default_dtype())
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty(out_channels, dtype=dtype))
@@ -82,7 +88,7 @@ class _ConvNd(Module):
         else:
             widths = [(p, p) for p in self.padding]
         flat = [w for pair in reversed(widths) for w in pair]  # F.pad lists the last dimension first
-        return _pad(input, flat, mode=_PADDING_MODES[self.padding_mode]), 0
+        return F.pad(input, flat, mode=_PADDING_MODES[self.padding_mode]), 0
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -98,6 +104,8 @@ class _ConvNd(Module):
             s += ", bias=False"
         if self.padding_mode != "zeros":
             s += f", padding_mode={self.padding_mode}"
+        if self.flip:
+            s += ", flip=True"
         return s
 
 
@@ -107,14 +115,15 @@ class Conv1d(_ConvNd):
     _n = 1
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", dtype=None):
+                 padding_mode="zeros", device=None, dtype=None, flip=False):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype)
+                         padding_mode, device, dtype, flip=flip)
 
     def forward(self, input):
         x, padding = self._padded(input)
         padding = padding if isinstance(padding, (int, str)) else padding[0]
-        return F.conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
+        weight = self.weight[..., ::-1] if self.flip else self.weight
+        return F.conv1d(x, weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
 
 
 class Conv2d(_ConvNd):
@@ -123,15 +132,21 @@ class Conv2d(_ConvNd):
     Output size per axis: ``(size + 2 * padding - dilation * (k - 1) - 1) // stride + 1``.
     ``padding`` may be 'valid' (none) or 'same' (stride 1); ``padding_mode`` 'zeros',
     'reflect', 'replicate' or 'circular'.
+
+    ``flip=True`` makes it a true convolution (the lecture's, with the kernel
+    flipped: ``F.convolve2d``) instead of PyTorch's cross-correlation. The
+    weight keeps its shape and initialisation; only how it slides changes.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", dtype=None):
+                 padding_mode="zeros", device=None, dtype=None, flip=False):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype)
+                         padding_mode, device, dtype, flip=flip)
 
     def forward(self, input):
         x, padding = self._padded(input)
+        if self.flip:
+            return F.convolve2d(x, self.weight, self.stride, padding, self.dilation, self.groups, self.bias)
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
@@ -145,11 +160,11 @@ class ConvTranspose2d(_ConvNd):
     _transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", dtype=None):
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         if isinstance(padding, str):
             raise ValueError(f"ConvTranspose2d: padding must be an int or a pair, got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype, output_padding)
+                         padding_mode, device, dtype, output_padding)
 
     def forward(self, input):
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from autograd_core import Tensor
+from autograd_core import Tensor, increment_version
 from autograd_core.random import get_rng
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "xavier_uniform_",
@@ -73,7 +73,7 @@ def _fill(tensor, values, what):
         raise TypeError(f"{what}: expected a Tensor (e.g. a Parameter), got {type(tensor).__name__}")
     dst = tensor.data
     dst[...] = values  # casts to the tensor's dtype
-    tensor._ver[0] += 1
+    increment_version(tensor)
     return tensor
 
 

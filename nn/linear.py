@@ -1,4 +1,4 @@
-"""``Identity``, ``Linear``, ``Flatten`` and ``Unflatten``."""
+"""``Identity``, ``Linear``, ``Bilinear``, ``Flatten`` and ``Unflatten``."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import math
 
 import numpy as np
 
+from autograd_core import get_default_dtype
+from autograd_core.devices import check as check_device
 
 from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Identity", "Linear", "Flatten", "Unflatten"]
+__all__ = ["Identity", "Linear", "Bilinear", "Flatten", "Unflatten"]
 
 
 class Identity(Module):
@@ -41,21 +43,23 @@ class Linear(Module):
     ----------
     in_features, out_features : int
     bias : bool
-    dtype : numpy dtype, default float32
+    device : the CPU only (``'cpu'`` or None)
+    dtype : numpy dtype, default ``autograd_core.get_default_dtype()`` (float32)
 
     Shapes: input ``(*, in_features)``, output ``(*, out_features)``; ``weight``
     is ``(out_features, in_features)``, ``bias`` ``(out_features,)``, both drawn
     from U(-1/sqrt(in_features), 1/sqrt(in_features)) as in PyTorch.
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or v < 0:
                 raise ValueError(f"Linear: {name} must be a non-negative int, got {v!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        dtype = np.dtype(dtype or np.float32)
+        check_device(device, type(self).__name__)
+        dtype = np.dtype(dtype or get_default_dtype())
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype=dtype))
@@ -71,6 +75,43 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """``y = x1^T A x2 + b``: ``A`` (out_features, in1_features, in2_features), ``b`` (out_features,).
+
+    Inputs ``(*, in1_features)`` and ``(*, in2_features)`` with the same leading
+    dimensions; weight and bias start from U(-1/sqrt(in1_features), +), as in PyTorch.
+    """
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        check_device(device, "Bilinear")
+        for name, v in (("in1_features", in1_features), ("in2_features", in2_features),
+                        ("out_features", out_features)):
+            if not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"Bilinear: {name} must be a non-negative int, got {v!r}")
+        self.in1_features, self.in2_features, self.out_features = int(in1_features), int(in2_features), int(out_features)
+        dtype = np.dtype(dtype or get_default_dtype())
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.in1_features) if self.in1_features > 0 else 0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Flatten(Module):

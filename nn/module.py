@@ -23,7 +23,8 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from autograd_core import Tensor
+from autograd_core import Tensor, from_numpy, increment_version
+from autograd_core.devices import check as check_device, parse_to
 
 from .parameter import Parameter
 
@@ -329,9 +330,9 @@ class Module:
                         continue
                     # keep the same Tensor objects, so optimizers holding them stay valid
                     t.data = t.data.astype(dtype)
-                    t._ver[0] += 1
+                    increment_version(t)
                     if t.grad is not None:
-                        t.grad = Tensor._wrap(t.grad.data.astype(dtype))
+                        t.grad = from_numpy(t.grad.data.astype(dtype))
         return self
 
     def float(self):
@@ -345,22 +346,27 @@ class Module:
     def half(self):
         return self._apply_dtype(np.float16)
 
-    def to(self, *args, dtype=None, **kwargs):
-        """``to(dtype)`` casts like ``float()``/``double()``; devices other than 'cpu' are refused."""
-        for a in args:
-            if isinstance(a, str):
-                if a != "cpu":
-                    raise ValueError(f"to(): only the 'cpu' device exists, got {a!r}")
-            else:
-                dtype = a
-        device = kwargs.pop("device", None)
-        if device not in (None, "cpu"):
-            raise ValueError(f"to(): only the 'cpu' device exists, got {device!r}")
-        if kwargs:
-            raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
-        return self if dtype is None else self._apply_dtype(dtype)
+    def to(self, *args, **kwargs):
+        """Cast floating-point parameters and buffers, in place: PyTorch's forms ``to(dtype)``,
+        ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` and the keywords ``device``, ``dtype``,
+        ``non_blocking``, ``memory_format``.
+
+        The device must be the CPU (the only one in this build; any other raises). Returns ``self``.
+        """
+        dtype, _ = parse_to("Module.to", args, kwargs, Tensor)
+        if dtype is None:
+            return self
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: only floating-point dtypes can be given to a module's parameters, got "
+                            f"{dtype}")
+        return self._apply_dtype(dtype)
 
     def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        """Raises: this build runs on the CPU only."""
+        check_device("cuda" if device is None else device, "Module.cuda")
         return self
 
     # ------------------------------------------------------------------ state dict
@@ -446,7 +452,7 @@ class Module:
                 target.data = np.array(arr, copy=True)
             else:
                 np.copyto(target.data, arr, casting="same_kind")
-            target._ver[0] += 1
+            increment_version(target)
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr

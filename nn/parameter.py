@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd_core import Tensor
+from autograd_core import Tensor, get_default_dtype
 
 __all__ = ["Parameter"]
 
@@ -16,7 +16,7 @@ class Parameter(Tensor):
     ----------
     data : Tensor, ndarray or array_like
         The initial values. A Tensor's or an ndarray's memory is shared, not
-        copied (as in PyTorch); Python numbers become float32. A Tensor computed
+        copied (as in PyTorch); Python numbers become the default dtype (float32). A Tensor computed
         by the graph is cut from it: a parameter is always a leaf.
     requires_grad : bool
         Whether backward fills ``.grad`` (False freezes the parameter).
@@ -26,7 +26,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:
-            data = np.empty(0, dtype=np.float32)
+            data = np.empty(0, dtype=get_default_dtype())
         super().__init__(data.data if isinstance(data, Tensor) else data)
         if requires_grad:
             self.requires_grad_(True)

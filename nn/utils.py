@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from autograd_core import Tensor
+from autograd_core import Tensor, from_numpy, increment_version
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
@@ -34,7 +34,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise ValueError(f"clip_grad_norm_: norm_type must be > 0 (or inf), got {norm_type}")
     grads = [p.grad.data for p in _params(parameters) if p.grad is not None]
     if not grads:
-        return Tensor._wrap(np.asarray(0.0, dtype=np.float32))
+        return from_numpy(np.asarray(0.0, dtype=np.float32))
     if math.isinf(norm_type):
         total = max(float(np.abs(g).max()) if g.size else 0.0 for g in grads)
     elif norm_type == 2.0:
@@ -49,7 +49,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if coef < 1.0:
         for g in grads:
             g *= coef
-    return Tensor._wrap(np.asarray(total, dtype=grads[0].dtype))
+    return from_numpy(np.asarray(total, dtype=grads[0].dtype))
 
 
 def clip_grad_value_(parameters, clip_value):
@@ -65,7 +65,7 @@ def clip_grad_value_(parameters, clip_value):
 def parameters_to_vector(parameters):
     """All parameters flattened and concatenated into one 1-D tensor (a copy)."""
     ps = _params(parameters)
-    return Tensor._wrap(np.concatenate([p.data.reshape(-1) for p in ps]) if ps else np.zeros(0, np.float32))
+    return from_numpy(np.concatenate([p.data.reshape(-1) for p in ps]) if ps else np.zeros(0, np.float32))
 
 
 def vector_to_parameters(vec, parameters):
@@ -80,5 +80,5 @@ def vector_to_parameters(vec, parameters):
     for p in ps:
         n = p.data.size
         p.data[...] = v[i:i + n].reshape(p.data.shape)
-        p._ver[0] += 1
+        increment_version(p)
         i += n

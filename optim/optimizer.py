@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from autograd_core import Tensor
-from autograd_core.function import enable_grad
+from autograd_core import enable_grad, increment_version
 
 __all__ = ["Optimizer", "required"]
 
@@ -48,6 +48,9 @@ class Optimizer:
     defaults : dict
         The hyperparameters of a group that does not set them.
     """
+
+    # state arrays have their parameter's shape (checked by load_state_dict); LBFGS keeps flat vectors instead
+    _state_matches_parameters = True
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -154,6 +157,11 @@ class Optimizer:
     def _update(self, group):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _foreach_cache(self, group):
+        """A dict kept across steps for a group's multi-tensor kernel (its address tables)."""
+        caches = self.__dict__.setdefault("_foreach_caches", {})
+        return caches.setdefault(id(group), {})
+
     def _params_with_grad(self, group, l2=True):
         """``(param, gradient array, state dict)`` for the parameters of ``group`` that have a gradient.
 
@@ -177,7 +185,7 @@ class Optimizer:
             s = state.get(p)
             if s is None:
                 s = state[p] = {}
-            p._ver[0] += 1  # about to be modified in place
+            increment_version(p)  # about to be modified in place
             out.append((p, g, s))
         return out
 
@@ -234,7 +242,7 @@ class Optimizer:
             for k, v in s.items():
                 if isinstance(v, (Tensor, np.ndarray)):
                     arr = v.data if isinstance(v, Tensor) else v
-                    if arr.ndim and arr.shape != p.data.shape:
+                    if arr.ndim and arr.shape != p.data.shape and self._state_matches_parameters:
                         raise ValueError(
                             f"{name}.load_state_dict: state {k!r} of parameter {idx} has shape {arr.shape}, but "
                             f"the parameter has shape {p.data.shape}")
@@ -251,6 +259,7 @@ class Optimizer:
             new_groups.append(ng)
         self.state = new_state
         self.param_groups = new_groups
+        self.__dict__.pop("_foreach_caches", None)
 
     # ------------------------------------------------------------------ repr
     def __repr__(self):

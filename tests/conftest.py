@@ -1,7 +1,8 @@
-"""Test configuration: Hypothesis profiles and a Numba cache inside the checkout.
+"""Test configuration: the Hypothesis profiles.
 
 The profile comes from ``HYPOTHESIS_PROFILE`` (``dev`` or ``ci``); when unset it
-is ``ci`` if the ``CI`` environment variable is set, else ``dev``.
+is ``ci`` if the ``CI`` environment variable is set, else ``dev``. (Numba's
+on-disk cache directory is chosen by ``.ci/run`` in CI, see CONTRIBUTING.md.)
 """
 
 import os

@@ -37,7 +37,7 @@ def test_help_shows_examples():
 
 
 def test_list_presets():
-    for preset in ("goals", "lenet5", "resnet-cifar", "tiny", "all"):
+    for preset in ("goals", "lenet5", "resnet-cifar", "step", "tiny", "all"):
         r = bench("--preset", preset, "--list")
         assert r.returncode == 0, r.stderr
         assert len(r.stdout.splitlines()) >= 5

@@ -263,3 +263,40 @@ def test_case_errors_are_value_errors():
     with pytest.raises(CaseError, match="unknown model"):
         make_case("train_step", model="vgg")
     assert issubclass(CaseError, ValueError)
+
+
+@pytest.mark.parametrize("framework", ["ours", "numpy"])
+def test_issue13_kinds_check_and_time(framework):
+    """cross_entropy, optim_step, train_epoch and the ResNet-20 step: checked against numpy, then timed."""
+    from benchmarks.cases import make_case
+    from benchmarks.worker import run_case
+    if framework == "ours":
+        from benchmarks.frameworks import ours_fw as fw
+    else:
+        from benchmarks.frameworks import numpy_fw as fw
+    fw.setup(2)
+    timing = {"min_repeats": 2, "min_time": 0.0, "warmup_time": 0.0, "max_time": 1.0}
+    cases = [make_case("cross_entropy", shape=(16, 7)), make_case("optim_step", numel=1000, tensors=3),
+             make_case("train_epoch", model="lenet5", batch=32, images=96)]
+    if framework == "ours":
+        cases.append(make_case("train_step", model="resnet20", batch=16))
+    for case in cases:
+        r = run_case(fw, case.to_dict(), timing, framework)
+        assert r["status"] == "ok", (case.id, r)
+        assert r["median"] > 0
+
+
+def test_optim_step_check_catches_a_wrong_update(monkeypatch):
+    """A broken Adam (bias correction dropped) fails the optim_step check."""
+    import optim
+    from benchmarks.cases import make_case
+    from benchmarks.frameworks import ours_fw as fw
+    from benchmarks.worker import run_case
+    fw.setup(2)
+    orig = optim.Adam.__init__
+
+    def broken(self, params, lr=1e-3, **kw):
+        orig(self, params, lr=lr * 1.5, **kw)
+    monkeypatch.setattr(optim.Adam, "__init__", broken)
+    r = run_case(fw, make_case("optim_step", numel=100, tensors=2).to_dict(), {"min_repeats": 1}, "ours")
+    assert r["status"] == "failed" and "p0" in r["error"]

@@ -9,7 +9,8 @@ import pytest
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 sys.path.insert(0, EXAMPLES)
-SCRIPTS = sorted(f[:-3] for f in os.listdir(EXAMPLES) if f.endswith(".py") and f != "example_utils.py")
+HELPERS = ("example_utils.py", "distributed_run.py")   # modules the scripts import, not scripts
+SCRIPTS = sorted(f[:-3] for f in os.listdir(EXAMPLES) if f.endswith(".py") and f not in HELPERS)
 
 
 def readme():

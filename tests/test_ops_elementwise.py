@@ -6,9 +6,10 @@ Hypothesis through ``autograd_core.testing``; references are plain numpy.
 
 import numpy as np
 import pytest
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 import autograd_core as ag
+import nn
 from autograd_core.testing import op_test
 
 
@@ -53,6 +54,13 @@ test_softplus_beta_threshold = op_test(
 test_clamp = op_test(lambda a: ag.clamp(a, -1.0, 0.5), lambda a: np.clip(a, -1.0, 0.5), kinks=(-1.0, 0.5))
 test_clamp_min_only = op_test(lambda a: a.clamp(min=0.25), lambda a: np.maximum(a, 0.25), kinks=(0.25,))
 test_square = op_test(ag.square, np.square)
+# hardshrink's three entry points (function, method, nn layer) against one numpy reference
+test_hardshrink = op_test(lambda a: ag.hardshrink(a, 0.7), lambda a: np.where(np.abs(a) > 0.7, a, 0.0),
+                          kinks=(-0.7, 0.7))
+test_hardshrink_method = op_test(lambda a: a.hardshrink(), lambda a: np.where(np.abs(a) > 0.5, a, 0.0),
+                                 kinks=(-0.5, 0.5))
+test_hardshrink_layer = op_test(lambda a: nn.Hardshrink(1.0)(a), lambda a: np.where(np.abs(a) > 1.0, a, 0.0),
+                                kinks=(-1.0, 1.0))
 
 
 def test_sigmoid_is_stable_for_large_inputs():
@@ -115,7 +123,7 @@ def test_numpy_array_on_the_left_defers_to_tensor():
     np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
 
 
-@op_test.__globals__["given"](st.sampled_from(["float32", "float64"]), st.sampled_from(["float32", "float64"]))
+@given(st.sampled_from(["float32", "float64"]), st.sampled_from(["float32", "float64"]))
 def test_mixed_precision_promotes_like_numpy(da, db):
     a = ag.ones(2, 3, dtype=da, requires_grad=True)
     b = ag.ones(3, dtype=db, requires_grad=True)
@@ -202,16 +210,16 @@ def test_masked_gradients_are_exactly_zero_even_for_nan_upstream():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["c", "channels_last", "strided"])
 def test_relu_on_large_arrays_matches_numpy_in_every_layout(dtype, layout):
-    """Arrays above ``_BIG`` elements take the one-pass kernels; results, layout and masks as numpy's."""
-    from autograd_core.ops.elementwise import _BIG
+    """Arrays above the serial threshold take the one-pass kernels; results, layout and masks as numpy's."""
+    from autograd_core.ops.elementwise import _big
     rng = np.random.default_rng(7)
     shape = (4, 8, 33, 33)
-    assert np.prod(shape) >= _BIG
+    assert _big(np.empty(shape, dtype))
     a = rng.integers(-3, 4, size=shape).astype(dtype)  # exact zeros: gradient 0 there
     a[0, 0, 0, :3] = [np.nan, np.inf, -np.inf]
     g = rng.standard_normal(shape).astype(dtype)
     g[1, 2, 3, 4] = np.nan
-    a_pos = np.nan_to_num(a, nan=0.0) > 0
+    a_pos = ~(a <= 0)  # where the gradient passes: a > 0, and NaN (PyTorch's threshold_backward)
 
     def relu_input(requires_grad):
         """(leaf, the relu's input with ``a``'s values in the layout under test)."""

@@ -143,11 +143,11 @@ CASES = [
 ]
 
 
-def run(cls, kwargs, dtype=np.float64):
+def run(cls, kwargs, dtype=np.float64, steps=STEPS):
     p = nn.Parameter(ag.tensor(start(), dtype=dtype))
     opt = cls([p], **kwargs)
     out = []
-    for _ in range(STEPS):
+    for _ in range(steps):
         opt.zero_grad()
         p.grad = ag.tensor(grad_fn(p.data.astype(np.float64)), dtype=dtype)
         opt.step()
@@ -313,3 +313,107 @@ def test_sgd_converges_on_a_quadratic():
         opt.step()
     np.testing.assert_allclose(p.data, [1.0, 2.0], atol=1e-4)
     assert math.isfinite(p.data.sum())
+
+
+# --------------------------------------------------------------------------- Adamax, NAdam, RAdam
+# References in the notation of the papers / PyTorch's documented pseudo-code, run long enough (12 steps)
+# for RAdam's rectified branch (rho_t > 5) to switch on with beta2 = 0.9.
+
+LONG = 12
+
+
+def ref_adamax(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False):
+    b1, b2 = betas
+    th = start()
+    m = u = np.zeros_like(th)
+    out = []
+    for t in range(1, LONG + 1):
+        g = -grad_fn(th) if maximize else grad_fn(th)
+        g = g + weight_decay * th
+        m = b1 * m + (1 - b1) * g
+        u = np.maximum(b2 * u, np.abs(g) + eps)
+        th = th - lr * m / ((1 - b1 ** t) * u)
+        out.append(th)
+    return out
+
+
+def decay_and_moments(th, m, v, lr, b1, b2, weight_decay, decoupled):
+    """One step's weight decay (L2 in the gradient, or decoupled) and Adam's two moment estimates."""
+    g = grad_fn(th)
+    if decoupled:
+        th = th - lr * weight_decay * th
+    else:
+        g = g + weight_decay * th
+    return th, g, b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g ** 2
+
+
+def ref_nadam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+              decoupled_weight_decay=False):
+    b1, b2 = betas
+    th = start()
+    m = v = np.zeros_like(th)
+    mus = [None] + [b1 * (1 - 0.5 * 0.96 ** (i * momentum_decay)) for i in range(1, LONG + 2)]
+    out = []
+    for t in range(1, LONG + 1):
+        th, g, m, v = decay_and_moments(th, m, v, lr, b1, b2, weight_decay, decoupled_weight_decay)
+        m_hat = mus[t + 1] * m / (1 - np.prod(mus[1:t + 2])) + (1 - mus[t]) * g / (1 - np.prod(mus[1:t + 1]))
+        v_hat = v / (1 - b2 ** t)
+        th = th - lr * m_hat / (np.sqrt(v_hat) + eps)
+        out.append(th)
+    return out
+
+
+def ref_radam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False):
+    b1, b2 = betas
+    th = start()
+    m = v = np.zeros_like(th)
+    rho_inf = 2 / (1 - b2) - 1
+    out, rectified = [], []
+    for t in range(1, LONG + 1):
+        th, g, m, v = decay_and_moments(th, m, v, lr, b1, b2, weight_decay, decoupled_weight_decay)
+        m_hat = m / (1 - b1 ** t)
+        rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+        if rho_t > 5:
+            l_t = np.sqrt(1 - b2 ** t) / (np.sqrt(v) + eps)
+            r_t = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            th = th - lr * m_hat * r_t * l_t
+        else:
+            th = th - lr * m_hat
+        rectified.append(rho_t > 5)
+        out.append(th)
+    if b2 <= 0.9:
+        assert any(rectified) and not all(rectified)  # both branches exercised
+    return out
+
+
+NEW_CASES = [
+    (optim.Adamax, dict(lr=0.1), ref_adamax),
+    (optim.Adamax, dict(lr=0.05, betas=(0.8, 0.95), eps=1e-3, weight_decay=0.1), ref_adamax),
+    (optim.Adamax, dict(lr=0.1, maximize=True), ref_adamax),
+    (optim.NAdam, dict(lr=0.1), ref_nadam),
+    (optim.NAdam, dict(lr=0.05, betas=(0.8, 0.9), momentum_decay=0.1, weight_decay=0.1), ref_nadam),
+    (optim.NAdam, dict(lr=0.05, weight_decay=0.3, decoupled_weight_decay=True), ref_nadam),
+    (optim.RAdam, dict(lr=0.1), ref_radam),
+    (optim.RAdam, dict(lr=0.05, betas=(0.8, 0.9), weight_decay=0.1), ref_radam),
+    (optim.RAdam, dict(lr=0.05, betas=(0.9, 0.85), weight_decay=0.3, decoupled_weight_decay=True), ref_radam),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, ref", NEW_CASES, ids=[f"{c.__name__}-{sorted(k)}" for c, k, _ in NEW_CASES])
+def test_new_optimizers_follow_their_published_rules(cls, kwargs, ref):
+    got, p, opt = run(cls, kwargs, steps=LONG)
+    for t, (g, w) in enumerate(zip(got, ref(**kwargs)), 1):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, err_msg=f"step {t}")
+    got32, p32, opt32 = run(cls, kwargs, np.float32, steps=LONG)
+    assert p32.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in opt32.state[p32].values() if isinstance(v, np.ndarray))
+    np.testing.assert_allclose(got32[-1], got[-1], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [optim.Adamax, optim.NAdam, optim.RAdam])
+def test_new_optimizers_resume_exactly_and_validate(cls, tmp_path):
+    test_state_dict_round_trip_resumes_training_exactly(cls, {}, tmp_path)
+    with pytest.raises(ValueError, match="invalid beta parameter at index 0"):
+        cls([nn.Parameter(ag.zeros(2))], betas=(1.0, 0.9))
+    with pytest.raises(ValueError, match="invalid learning rate"):
+        cls([nn.Parameter(ag.zeros(2))], lr=-1)

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, settings, strategies as st
 
 import autograd_core as ag
 from autograd_core import Function, GradcheckError
-from autograd_core.testing import away_from, untied, op_inputs, op_test, check_op
+from autograd_core.testing import away_from, untied, op_inputs, op_test, check_op, divisible_shapes
 
 
 def test_away_from_moves_values_out_of_the_gap():
@@ -70,3 +70,20 @@ def test_checker_fails_when_the_op_mutates_its_input():
 
 
 test_op_test_returns_a_collectable_test = op_test(ag.tanh, np.tanh, max_examples=5)
+
+
+@given(st.integers(1, 4).flatmap(lambda g: divisible_shapes({1: g, -1: 2}, min_dims=4, max_dims=4)
+                                 .map(lambda s: (s, g))))
+def test_divisible_shapes_respect_each_divisor(case):
+    shape, g = case
+    assert len(shape) == 4
+    assert shape[1] % g == 0 and shape[1] >= g
+    assert shape[-1] % 2 == 0
+    assert all(1 <= s <= 4 for s in shape[:1] + shape[2:3])
+
+
+def test_divisible_shapes_reject_bad_arguments():
+    with pytest.raises(ValueError, match="at least 3 dimensions"):
+        divisible_shapes({2: 2}, min_dims=2)
+    with pytest.raises(ValueError, match="positive int"):
+        divisible_shapes({0: 0})

@@ -97,5 +97,5 @@ def test_plain_progress_line_without_tqdm(tmp_path, capsys, monkeypatch):
 
 def test_resume_refuses_a_different_optimizer(tmp_path):
     _run(tmp_path, "--epochs", "1", "--no-plot")
-    with pytest.raises(SystemExit, match="trained with --optimizer adam"):
+    with pytest.raises(train_lenet5.UsageError, match=r"--optimizer sgd \(the run used --optimizer adam\)"):
         _run(tmp_path, "--epochs", "2", "--no-plot", "--resume", "--optimizer", "sgd")

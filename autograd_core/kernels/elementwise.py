@@ -20,15 +20,16 @@ _BLOCK = 16384
 
 @njit(parallel=True, **_opts)
 def relu_forward(a, out, keep):
-    """``out = max(a, 0)`` (a NaN stays NaN, as in ``np.maximum``), ``keep = a > 0``."""
+    """``out = max(a, 0)`` (a NaN stays NaN, as in ``np.maximum``), ``keep = not a <= 0`` (true for NaN:
+    PyTorch's ReLU passes the gradient at a NaN input)."""
     n = a.shape[0]
     nblocks = (n + _BLOCK - 1) // _BLOCK
     for b in prange(nblocks):
         for i in range(uint64(b * _BLOCK), uint64(min(n, (b + 1) * _BLOCK))):
             v = a[i]
-            k = v > 0
+            k = not (v <= 0)
             keep[i] = k
-            out[i] = v if (k | (v != v)) else 0
+            out[i] = v if k else 0
 
 
 @njit(parallel=True, **_opts)
@@ -39,3 +40,13 @@ def mask_select(g, keep, out):
     for b in prange(nblocks):
         for i in range(uint64(b * _BLOCK), uint64(min(n, (b + 1) * _BLOCK))):
             out[i] = g[i] if keep[i] else 0
+
+
+@njit(parallel=True, **_opts)
+def add(a, b, out):
+    """``out = a + b`` on flat arrays of one length."""
+    n = a.shape[0]
+    nblocks = (n + _BLOCK - 1) // _BLOCK
+    for blk in prange(nblocks):
+        for i in range(uint64(blk * _BLOCK), uint64(min(n, (blk + 1) * _BLOCK))):
+            out[i] = a[i] + b[i]

@@ -7,7 +7,8 @@ take (N, C, H, W) and (N, C, OH, OW). Output sizes come from the arrays' shapes.
 
 Max pooling stores, per output, the flat spatial index ``h * W + w`` of the
 maximum (int32): the first maximum in row-major window order wins ties, and a
-NaN wins over numbers (it propagates, as in PyTorch). No fastmath here: it
+NaN wins over numbers (it propagates) and over earlier NaNs, so the gradient
+goes to the window's last NaN, as in PyTorch (``val > max || isnan(val)``). No fastmath here: it
 would assume there are no NaNs. The backward scatters through those indices,
 ``prange`` over images so overlapping windows add without races.
 
@@ -48,7 +49,7 @@ def max_pool2d_forward(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
                     for c in range(C):
                         v = x[n, h, w, c]
                         b = y[n, oh, ow, c]
-                        if v > b or idx[n, oh, ow, c] < 0 or (v != v and b == b):
+                        if v > b or idx[n, oh, ow, c] < 0 or v != v:
                             y[n, oh, ow, c] = v
                             idx[n, oh, ow, c] = flat
 
@@ -103,7 +104,7 @@ def _window_max(xp, H, W, h0, w0, KH, KW, dh, dw, check):
             if check and (w < 0 or w >= W):
                 continue
             v = xp[h, w]
-            take = (v > best) | (k < 0) | ((v != v) & (best == best))
+            take = (v > best) | (k < 0) | (v != v)
             best = v if take else best
             k = (h * W + w) if take else k
     return best, k
@@ -143,8 +144,9 @@ def max_pool2d_forward_planar(x, y, idx, KH, KW, sh, sw, ph, pw, dh, dw):
 
 @njit(inline="always", **_opts)
 def _take(v, best, k, kv):
-    """One branch-free step of a running max with index (a NaN wins, the first maximum keeps ties)."""
-    t = (v > best) | ((v != v) & (best == best))
+    """One branch-free step of a running max with index (a NaN wins, even over a NaN; the first maximum
+    keeps ties)."""
+    t = (v > best) | (v != v)
     return (v if t else best), (kv if t else k)
 
 

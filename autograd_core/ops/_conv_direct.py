@@ -1,7 +1,7 @@
 """The direct and depthwise convolution routes (kernels in ``kernels/conv_direct.py`` and
 ``kernels/depthwise.py``): argument packing, layouts and output allocation.
 
-``ops/conv.py`` decides which route runs (``conv.route``); the functions here
+``ops/conv.py`` decides which route runs (``conv._route``, the ``ROUTES`` table); the functions here
 run one and return arrays in the layout the route produces:
 
 * direct: any input layout in, channels-last (N, H, W, C) memory out, returned
@@ -10,7 +10,7 @@ run one and return arrays in the layout the route produces:
   channels-last out).
 
 Each function takes ``call(name, *args)``, which runs kernel ``name`` of the
-right module serially or in parallel (``conv._run``), and the compute dtype.
+right module serially or in parallel and records the route (``conv._kernel``), and the compute dtype.
 """
 
 from __future__ import annotations

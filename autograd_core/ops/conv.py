@@ -24,15 +24,19 @@ change layout.
 
 from __future__ import annotations
 
-import logging as _logging
 import os as _os
+from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 
+from .. import _threads
 from ..function import Function, ShapeError
 from ..tensor import Tensor
 from ..kernels import load as _load_kernels
-from . import _conv_direct as _D
+from . import _conv_direct as _D, _routes
+from ._common import as_tensor, check_dtypes, compute_dtype, nchw_view, ntuple, shape_of, to_nhwc
+from ._declare import functional
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "correlate2d", "convolve2d"]
 
@@ -42,24 +46,100 @@ def _K():
     return _load_kernels("conv")
 
 
+class ConvParams(NamedTuple):
+    """A 2-D convolution's settings (conv1d is a conv2d of unit height)."""
+
+    sh: int      # stride along H and W
+    sw: int
+    ph: int      # top / left zero padding (the output size fixes the bottom / right)
+    pw: int
+    dh: int      # dilation along H and W
+    dw: int
+    groups: int
+
+    @property
+    def stride(self):
+        return self.sh, self.sw
+
+
+# --------------------------------------------------------------------------- kernel routes
+
+# Each of the three maps (forward, input gradient, weight gradient) runs one of
+# these kernel routes, chosen by ``_route`` from the groups and channel counts,
+# the stride, and the memory layout of the operand it reads. Set
+# AUTOGRAD_CORE_LOG_ROUTES=1, or use ``autograd_core.ops.log_routes()``, to see
+# which one ran (``ops/_routes.py``). AUTOGRAD_CORE_CONV_ROUTES=gemm keeps every
+# map on the three GEMM routes, =direct sends every map but depthwise ones to the
+# direct kernel (tests and comparisons).
+ROUTES = {
+    "depthwise": "groups == input == output channels: a stencil per channel, vectorised over channels on "
+                 "channels-last memory or over a row on NCHW memory, in the input's layout; a strided input "
+                 "gradient is scattered in NCHW memory (kernels/depthwise.py, ops/_conv_direct.py: dw_*)",
+    "direct": "a register tile of 16 output channels x 6 pixels (explicit 8-lane vectors), any input layout, "
+              "channels-last output, taken where it measured faster than GEMM (``_direct``): the forward and "
+              "the stride-1 input gradient when the map's output channels per group fill the 16-lane tiles and "
+              "its reduction (channels x taps) is at least _DIRECT_MIN_K; the weight gradient likewise, and "
+              "at most _DIRECT_MAX_CIG input channels per group "
+              "(kernels/conv_direct.py, ops/_conv_direct.py: direct_*)",
+    "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
+                 "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted "
+                 "(kernels/conv.py: *_planar_s1)",
+    "planar": "NCHW memory, at most _PLANAR_MAX_C input channels, stride > 1: im2row per image + GEMM "
+              "(kernels/conv.py: *_planar)",
+    "nhwc": "every other input (channels-last views, many channels): channels-last im2col + GEMM over chunks of "
+            "images sized to L2 (kernels/conv.py: conv2d_forward, conv2d_backward_input, conv2d_backward_weight)",
+}
+
+
+_DIRECT_MIN_K = 64    # direct kernel from this reduction length per group (3->32 3x3, K = 27: GEMM as fast)
+_DIRECT_MAX_CIG = 32  # direct weight gradient up to this many input channels per group (64: GEMM 6-13% faster)
+
+
+def _fills_tiles(n):
+    """Whether ``n`` output channels per group use at least 75% of the direct kernel's 16-lane tiles."""
+    return n >= 12 and 4 * n >= 3 * 16 * (-(-n // 16))
+
+
+def _direct(kind, w_shape, p):
+    """Whether map ``kind`` ('forward', 'input', 'weight') of a conv with weight ``w_shape`` runs the direct
+    kernel: where it measured faster than the GEMM routes (benchmarks/RESULTS.md, issue 12)."""
+    Co, Cig, KH, KW = w_shape
+    Cog = Co // p.groups
+    if kind == "forward":
+        return _fills_tiles(Cog) and Cig * KH * KW >= _DIRECT_MIN_K
+    if kind == "input":  # a direct conv of gy: Cog channels in, Cig out; strided: slower than GEMM
+        return p.stride == (1, 1) and _fills_tiles(Cig) and Cog * KH * KW >= _DIRECT_MIN_K
+    return _fills_tiles(Cog) and Cig * KH * KW >= _DIRECT_MIN_K and Cig <= _DIRECT_MAX_CIG
+
+
+def _route(kind, a, w_shape, p):
+    """The ``ROUTES`` key for map ``kind`` ('forward', 'input' or 'weight') of a conv with weight shape
+    ``w_shape`` (Co, Cig, KH, KW) and settings ``p``, reading ``a`` (the input for the forward, else the
+    output gradient)."""
+    Co, Cig = w_shape[0], w_shape[1]
+    G = p.groups
+    forced = _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES")  # "gemm" or "direct": for tests and comparisons
+    if forced != "gemm":
+        if G > 1 and Cig == 1 and Co == G:
+            return "depthwise"
+        if forced == "direct" or _direct(kind, w_shape, p):
+            return "direct"
+    if _planar(a, Cig * G):
+        return "planar_s1" if p.stride == (1, 1) else "planar"
+    return "nhwc"
+
+
+_MODULES = {"depthwise": "depthwise", "direct": "conv_direct"}  # the kernel module of a route; else "conv"
+
+
+def _kernel(op, route, shapes, serial, name, *args):
+    """Run kernel ``name`` of ``route``'s kernel module (serial or parallel), recording the route taken."""
+    _routes.taken(op, route, shapes, serial)
+    module = _load_kernels(_MODULES[route]) if route in _MODULES else _K()
+    return _threads.call(getattr(module, name), *args, serial=serial)
+
+
 # --------------------------------------------------------------------------- layout helpers
-
-def _nhwc(a):
-    """(N, C, H, W) -> C-contiguous (N, H, W, C); free when ``a`` is a channels-last view."""
-    t = a.transpose(0, 2, 3, 1)
-    if t.flags.c_contiguous:
-        return t
-    if a.flags.c_contiguous and a.size >= 1 << 15 and a.dtype in _FLOATS:
-        out = np.empty(t.shape, a.dtype)
-        _K().nchw_to_nhwc(a, out)  # 3-4x faster than numpy's transposing copy
-        return out
-    return np.ascontiguousarray(t)
-
-
-def _nchw(a):
-    """C-contiguous (N, H, W, C) -> its (N, C, H, W) view (channels-last memory)."""
-    return a.transpose(0, 3, 1, 2)
-
 
 def _gemm_weight(w, G):
     """(Co, Cig, KH, KW) -> (G, KH*KW*Cig, Cog), the right operand of the forward GEMM."""
@@ -104,115 +184,13 @@ def _chunk_s1(N, K, OH, OW, KW, dw, itemsize, nthreads):
     return int(min(c, -(-N // nthreads)))
 
 
-def _threads():
-    from .. import _threads as t
-    return t.num_threads()
-
-
-# Convolutions of fewer multiply-adds than this (x2: FLOPs) run their kernel on
-# the calling thread: about 50 us of serial work, against a wake-up of the
-# other threads that cost 50-90 us per parallel region on this machine
-# (LeNet-5 at batch 1: C1 0.24 and C3 0.48 MFLOP).
-_SERIAL_FLOPS = 2_000_000
-
-
-def _plan(flops):
-    """(threads, serial) for a convolution kernel of ``flops`` floating-point operations."""
-    if flops < _SERIAL_FLOPS:
-        return 1, True
-    return _threads(), False
-
-
-def _run(serial, name, *args):
-    """Kernel ``name`` on ``args``, on the calling thread alone when ``serial``."""
-    from .. import _threads as t
-    return t.call(getattr(_K(), name), *args, serial=serial)
-
-
 def _flops(N, Co, OH, OW, Cig, KH, KW):
     return 2 * N * Co * OH * OW * Cig * KH * KW
 
 
-# --------------------------------------------------------------------------- routes
-# Which kernels run each of the three maps (forward, input gradient, weight
-# gradient) of a convolution. ``route`` is the one place that decides.
-#
-# ``depthwise``  groups == in == out channels: a stencil per channel, in the
-#                input's layout (``kernels/depthwise.py``; a strided input
-#                gradient is scattered in NCHW memory)
-# ``direct``     a 16-channel x 6-pixel register tile (``kernels/conv_direct.py``)
-#                when the map's output channels per group fill its 16-channel
-#                tiles (12-16, 24, 32, ...: at least 75% of the lanes used);
-#                the input gradient is a direct conv of ``gy`` per output phase
-#                (one phase for stride 1). Channels-last output.
-# ``gemm``       im2col + OpenBLAS (``kernels/conv.py``): the planar kernels for
-#                NCHW inputs with <= 16 channels, else the channels-last ones;
-#                everything the other two do not take.
-# Set ``AUTOGRAD_CORE_CONV_ROUTES=gemm`` to force the GEMM route (comparisons),
-# and log ``autograd_core.conv`` at DEBUG level to see each choice.
-
-_log = _logging.getLogger("autograd_core.conv")
-ROUTES = ("depthwise", "direct", "gemm")
-
-
-def _fills_tiles(n):
-    """Whether ``n`` output channels per group use at least 75% of the direct kernel's 16-lane tiles."""
-    return n >= 12 and 4 * n >= 3 * 16 * (-(-n // 16))
-
-
-def route(kind, a, w_shape, p):
-    """The kernel route ('depthwise', 'direct' or 'gemm') for map ``kind`` of a conv.
-
-    ``kind`` is 'forward' (``a`` is the input), 'input' or 'weight' (``a`` is
-    the output gradient); ``w_shape`` the conv's (Co, Cig, KH, KW) weight
-    shape, ``p`` its settings.
-    """
-    G = p[6]
-    Co, Cig = w_shape[0], w_shape[1]
-    Cog = Co // G
-    forced = _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES")
-    if forced == "gemm":
-        r = "gemm"
-    elif Cig == 1 and Cog == 1 and G > 1:
-        r = "depthwise"
-    elif kind == "input":
-        r = "direct" if _fills_tiles(Cig) else "gemm"
-    else:
-        r = "direct" if _fills_tiles(Cog) else "gemm"
-    if _log.isEnabledFor(_logging.DEBUG):
-        _log.debug("conv2d %s: %s route (input %s, weight %s, settings %s)", kind, r, a.shape, w_shape, p)
-    return r
-
-
-def _caller(module, serial):
-    """``call(name, *args)``: kernel ``name`` of kernel module ``module``, serially when ``serial``."""
-    from .. import _threads as t
-    mod = _load_kernels(module)
-    return lambda name, *args: t.call(getattr(mod, name), *args, serial=serial)
-
-
-_MODULE = {"depthwise": "depthwise", "direct": "conv_direct"}
-
-
-# --------------------------------------------------------------------------- dtype
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _compute_dtype(op, *arrays):
-    dt = np.result_type(*[a.dtype for a in arrays if a is not None])
-    if dt in _FLOATS:
-        return dt, dt
-    if dt == np.float16:
-        return np.dtype(np.float32), dt
-    raise TypeError(f"{op}: expected floating-point tensors, got dtypes "
-                    f"{', '.join(str(a.dtype) for a in arrays if a is not None)}; convert with .float()")
-
-
 # --------------------------------------------------------------------------- the three maps
 
-# A convolution's settings travel as p = (sh, sw, ph, pw, dh, dw, groups): stride,
-# top/left padding (the output size fixes the rest), dilation and groups.
+# A convolution's settings travel as ``p``, a ``ConvParams``.
 
 
 def _forward(x, w, b, p, OH, OW):
@@ -223,70 +201,71 @@ def _forward(x, w, b, p, OH, OW):
     """
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
-    cdt, odt = _compute_dtype("conv2d", x, w, b)
+    cdt, odt = compute_dtype("conv2d", x, w, b)
     bias = np.zeros(0, cdt) if b is None else np.ascontiguousarray(b, dtype=cdt)
     N = x.shape[0]
-    nthreads, serial = _plan(_flops(N, Co, OH, OW, Cig, KH, KW))
-    r = route("forward", x, w.shape, p)
-    if r != "gemm":
-        run = _D.dw_forward if r == "depthwise" else _D.direct_forward
-        y = run(_caller(_MODULE[r], serial), x, w, b, p, OH, OW, cdt, nthreads)
-        return y.astype(odt, copy=False), None
-    if _planar(x, Cig * G):
+    nthreads, serial = _threads.plan(flops=_flops(N, Co, OH, OW, Cig, KH, KW))
+    route = _route("forward", x, w.shape, p)
+    run = partial(_kernel, "conv2d forward", route, (x.shape, w.shape), serial)
+    if route in _MODULES:
+        fwd = _D.dw_forward if route == "depthwise" else _D.direct_forward
+        return fwd(run, x, w, b, p, OH, OW, cdt, nthreads).astype(odt, copy=False), None
+    if route != "nhwc":
         xc = np.ascontiguousarray(x, dtype=cdt)
         y = np.empty((N, Co, OH, OW), cdt)
         if N and y.size:
             w2 = np.ascontiguousarray(w, dtype=cdt).reshape(G, Co // G, Cig * KH * KW)
-            if sh == sw == 1:
+            if route == "planar_s1":
                 chunk = _chunk_s1(N, Cig * KH * KW, OH, OW, KW, dw, cdt.itemsize, nthreads)
-                _run(serial, "conv2d_forward_planar_s1", xc, w2, bias, y, KH, KW, ph, pw, dh, dw, chunk, nthreads)
+                run("conv2d_forward_planar_s1", xc, w2, bias, y, KH, KW, ph, pw, dh, dw, chunk, nthreads)
             else:
-                _run(serial, "conv2d_forward_planar", xc, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw)
+                run("conv2d_forward_planar", xc, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw)
         elif b is not None:
             y[...] = bias[:, None, None]
         return y.astype(odt, copy=False), None
-    xs = _nhwc(x.astype(cdt, copy=False))
+    xs = to_nhwc(x.astype(cdt, copy=False))
     wm = _gemm_weight(w.astype(cdt, copy=False), G)
     y = np.empty((N, OH, OW, Co), cdt)
     if N and y.size:
         chunk = _chunk(N, OH * OW, wm.shape[1], cdt.itemsize, nthreads)
-        _run(serial, "conv2d_forward", xs, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
+        run("conv2d_forward", xs, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
     elif b is not None:
         y[...] = bias
-    return _nchw(y).astype(odt, copy=False), xs
+    return nchw_view(y).astype(odt, copy=False), xs
 
 
 def _input_grad(gy, w, p, H, W):
     """dx = Fx*(gy, w), (N, C, H, W): NCHW memory if ``gy`` is planar, else a channels-last view."""
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
-    cdt, odt = _compute_dtype("conv_transpose2d", gy, w)
-    nthreads, serial = _plan(_flops(gy.shape[0], Co, gy.shape[2], gy.shape[3], Cig, KH, KW))
-    r = route("input", gy, w.shape, p)
-    if r != "gemm":
-        run = _D.dw_input_grad if r == "depthwise" else _D.direct_input_grad
-        return run(_caller(_MODULE[r], serial), gy, w, p, H, W, cdt, nthreads).astype(odt, copy=False)
-    if _planar(gy, Cig * G):
-        if sh == sw == 1:
-            return _backward_s1(None, gy, w, w.shape, p, (H, W), True, False, False, cdt, odt)[0]
+    cdt, odt = compute_dtype("conv_transpose2d", gy, w)
+    nthreads, serial = _threads.plan(flops=_flops(gy.shape[0], Co, gy.shape[2], gy.shape[3], Cig, KH, KW))
+    route = _route("input", gy, w.shape, p)
+    run = partial(_kernel, "conv2d input grad", route, (gy.shape, w.shape), serial)
+    if route in _MODULES:
+        igrad = _D.dw_input_grad if route == "depthwise" else _D.direct_input_grad
+        return igrad(run, gy, w, p, H, W, cdt, nthreads).astype(odt, copy=False)
+    if route == "planar_s1":
+        return _backward_s1(None, gy, w, w.shape, p, (H, W), True, False, False, cdt, odt)[0]
+    if route == "planar":
         gc = np.ascontiguousarray(gy, dtype=cdt)
         dx = np.empty((gc.shape[0], Cig * G, H, W), cdt)  # the kernel zeroes each image first
         if gc.size and dx.size:
             w2t = np.ascontiguousarray(w.astype(cdt, copy=False).reshape(G, Co // G, Cig * KH * KW).transpose(0, 2, 1))
-            _run(serial, "conv2d_backward_input_planar", gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
+            run("conv2d_backward_input_planar", gc, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw)
         else:
             dx[...] = 0
         return dx.astype(odt, copy=False)
-    gs = _nhwc(gy.astype(cdt, copy=False))
+    gs = to_nhwc(gy.astype(cdt, copy=False))
     N, OH, OW, _ = gs.shape
     wmt = _gemm_weight_t(w.astype(cdt, copy=False), G)
     dx = np.empty((N, H, W, Cig * G), cdt)  # the kernel zeroes each chunk first
     if N and gs.size and dx.size:
         chunk = _chunk(N, OH * OW, wmt.shape[2], cdt.itemsize, nthreads)
-        _run(serial, "conv2d_backward_input", gs, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
+        run("conv2d_backward_input", gs, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nthreads)
     else:
         dx[...] = 0
-    return _nchw(dx).astype(odt, copy=False)
+    return nchw_view(dx).astype(odt, copy=False)
 
 
 def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
@@ -295,32 +274,33 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     ``xs``: the input already in NHWC memory (kept by the forward), if at hand.
     """
     sh, sw, ph, pw, dh, dw, G = p
-    cdt, odt = _compute_dtype("conv2d weight gradient", x, gy)
+    cdt, odt = compute_dtype("conv2d weight gradient", x, gy)
     N, C, Co = x.shape[0], x.shape[1], gy.shape[1]
-    nthreads, serial = _plan(_flops(N, Co, gy.shape[2], gy.shape[3], C // G, KH, KW))
-    r = route("weight", gy, (Co, C // G, KH, KW), p)
-    if r != "gemm":
-        run = _D.dw_weight_grad if r == "depthwise" else _D.direct_weight_grad
-        dwt, db = run(_caller(_MODULE[r], serial), x, gy, p, KH, KW, with_bias, cdt, nthreads)
+    nthreads, serial = _threads.plan(flops=_flops(N, Co, gy.shape[2], gy.shape[3], C // G, KH, KW))
+    route = _route("weight", gy, (Co, C // G, KH, KW), p)
+    run = partial(_kernel, "conv2d weight grad", route, (x.shape, gy.shape), serial)
+    if route in _MODULES:
+        wgrad = _D.dw_weight_grad if route == "depthwise" else _D.direct_weight_grad
+        dwt, db = wgrad(run, x, gy, p, KH, KW, with_bias, cdt, nthreads)
         dwt = dwt.astype(odt, copy=False)
         return (dwt, db.astype(odt, copy=False)) if with_bias else dwt
-    if _planar(gy, C):
-        if sh == sw == 1:
-            _, dwt, db = _backward_s1(x, gy, None, (Co, C // G, KH, KW), p, x.shape[2:], False, True, with_bias, cdt,
-                                      odt)
-            return (dwt, db) if with_bias else dwt
+    if route == "planar_s1":
+        _, dwt, db = _backward_s1(x, gy, None, (Co, C // G, KH, KW), p, x.shape[2:], False, True, with_bias, cdt,
+                                  odt)
+        return (dwt, db) if with_bias else dwt
+    if route == "planar":
         xc = np.ascontiguousarray(x, dtype=cdt)
         gc = np.ascontiguousarray(gy, dtype=cdt)
         slots = max(1, min(nthreads, N))
         dwp = np.zeros((slots, G, Co // G, C // G * KH * KW), cdt)
         dbp = np.zeros((slots, Co if with_bias else 0), cdt)
         if N and gc.size:
-            _run(serial, "conv2d_backward_weight_planar", xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
+            run("conv2d_backward_weight_planar", xc, gc, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw)
         dwt = dwp.sum(0).reshape(Co, C // G, KH, KW).astype(odt, copy=False)
         return (dwt, dbp.sum(0).astype(odt, copy=False)) if with_bias else dwt
     if xs is None or xs.dtype != cdt:
-        xs = _nhwc(x.astype(cdt, copy=False))
-    gs = _nhwc(gy.astype(cdt, copy=False))
+        xs = to_nhwc(x.astype(cdt, copy=False))
+    gs = to_nhwc(gy.astype(cdt, copy=False))
     N, OH, OW, Co = gs.shape
     Cig = xs.shape[3] // G
     K = KH * KW * Cig
@@ -329,19 +309,13 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     dbp = np.zeros((slots, Co if with_bias else 0), cdt)
     if N and gs.size:
         chunk = _chunk(N, OH * OW, K, cdt.itemsize, slots)
-        _run(serial, "conv2d_backward_weight", xs, gs, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
+        run("conv2d_backward_weight", xs, gs, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw, chunk)
     dwm = dwp[0] if slots == 1 else dwp.sum(0)
     dwt = dwm.reshape(G, KH, KW, Cig, Co // G).transpose(0, 4, 3, 1, 2).reshape(Co, Cig, KH, KW)
     dwt = np.ascontiguousarray(dwt).astype(odt, copy=False)
     if with_bias:
         return dwt, dbp.sum(0).astype(odt, copy=False)
     return dwt
-
-
-def _both_s1(gy, C, stride, w_shape, p):
-    """Whether conv2d's gradients for ``gy`` go through the stride-1 planar kernel (``_backward_s1``): planar
-    memory, stride 1, and an input gradient the GEMM route takes (LeNet C3: 16 -> 6 channels)."""
-    return stride == (1, 1) and _planar(gy, C) and route("input", gy, w_shape, p) == "gemm"
 
 
 def _backward_s1(x, gy, w, w_shape, p, in_hw, need_x, need_w, with_bias, cdt, odt):
@@ -362,13 +336,15 @@ def _backward_s1(x, gy, w, w_shape, p, in_hw, need_x, need_w, with_bias, cdt, od
         w2t = np.empty((G, Kg, Co // G), cdt)  # only its shape is read
         dx = np.empty((0, C) + tuple(in_hw), cdt)
     xc = np.ascontiguousarray(x, dtype=cdt) if need_w else np.empty((0, C) + tuple(in_hw), cdt)
-    nthreads, serial = _plan(_flops(N, Co, OH, OW, Cig, KH, KW) * (need_x + need_w))
+    nthreads, serial = _threads.plan(flops=_flops(N, Co, OH, OW, Cig, KH, KW) * (need_x + need_w))
+    op = "conv2d both grads" if need_x and need_w else "conv2d input grad" if need_x else "conv2d weight grad"
     slots = max(1, min(nthreads, N))
     dwp = np.zeros((slots if need_w else 0, G, Kg, Co // G), cdt)
     dbp = np.zeros((slots, Co if with_bias else 0), cdt)
     if N and gc.size:
         chunk = _chunk_s1(N, Kg, OH, OW, KW, dw, cdt.itemsize, slots)
-        _run(serial, "conv2d_backward_planar_s1", xc, gc, w2t, dx, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, slots,
+        _kernel(op, "planar_s1", (gy.shape, w_shape), serial,
+                "conv2d_backward_planar_s1", xc, gc, w2t, dx, dwp, dbp, KH, KW, ph, pw, dh, dw, chunk, slots,
              Kg >= 96)
     elif need_x:
         dx[...] = 0
@@ -397,7 +373,7 @@ class Conv2d(Function):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         p, xs = ctx.p, ctx.xs
-        if need[0] and need[1] and _both_s1(g.data, x.shape[1], p[:2], w.shape, p):
+        if need[0] and need[1] and _route("input", g.data, w.shape, p) == "planar_s1":
             # both gradients in one pass over g (one kernel launch)
             if need[2]:
                 return Conv2dBackward.apply(x, g, w, p, True)
@@ -468,7 +444,7 @@ class Conv2dBackward(Function):
         ctx.p = p
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(x, gy, w)
-        cdt, odt = _compute_dtype("conv2d backward", x, gy, w)
+        cdt, odt = compute_dtype("conv2d backward", x, gy, w)
         dx, dw, db = _backward_s1(x, gy, w, w.shape, p, x.shape[2:], True, True, with_bias, cdt, odt)
         return (dx, dw, db) if with_bias else (dx, dw)
 
@@ -493,36 +469,13 @@ class Conv2dBackward(Function):
 
 # --------------------------------------------------------------------------- argument checks
 
-def _shape(a):
-    return tuple(np.shape(a.data if isinstance(a, Tensor) else a))
-
-
-def _ntuple(value, n, op, name, minimum):
-    """An int or a length-n sequence of ints, each >= minimum."""
-    if isinstance(value, (int, np.integer)):
-        vals = (int(value),) * n
-    else:
-        try:
-            vals = tuple(int(v) for v in value)
-        except TypeError:
-            raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}") from None
-        if len(vals) == 1:
-            vals = vals * n
-        if len(vals) != n or any(v != u for v, u in zip(vals, value)):
-            raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
-    if any(v < minimum for v in vals):
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{op}: {name} must be {what}, got {value!r}")
-    return vals
-
-
 def _out_size(n, k, s, p0, p1, d):
     """The output length along one axis: floor((N + P0 + P1 - D*(K-1) - 1) / S) + 1."""
     return (n + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
 def _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=2, transposed=False):
-    """Check the shapes and settings of a convolution; return (params, pads) where
+    """Check the shapes and settings of a convolution; return (``ConvParams``, pads) where
     pads = ((top, bottom), (left, right)).
 
     ``xs`` is the input's shape (N, C, H, W); ``ws`` the weight's (Co, Cig, KH, KW)
@@ -537,8 +490,8 @@ def _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=2, transposed=
                          f", {'kH, kW' if nd == 2 else 'kL'}), got shape {ws}")
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    stride = _ntuple(stride, nd, op, "stride", 1)
-    dilation = _ntuple(dilation, nd, op, "dilation", 1)
+    stride = ntuple(stride, nd, op, "stride", 1)
+    dilation = ntuple(dilation, nd, op, "dilation", 1)
     C = xs[1]
     k = ws[2:]
     if transposed:
@@ -572,7 +525,7 @@ def _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=2, transposed=
         else:
             raise ValueError(f"{op}: padding must be an int, a tuple of ints, 'same' or 'valid', got {padding!r}")
     else:
-        pads = tuple((v, v) for v in _ntuple(padding, nd, op, "padding", 0))
+        pads = tuple((v, v) for v in ntuple(padding, nd, op, "padding", 0))
     if not transposed:
         for ax, (n, kk, (p0, p1), d) in enumerate(zip(xs[2:], k, pads, dilation)):
             if d * (kk - 1) + 1 > n + p0 + p1:
@@ -583,25 +536,22 @@ def _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=2, transposed=
                     f"weight shape {ws}")
     if nd == 1:
         stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
-    p = (stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], int(groups))
+    p = ConvParams(stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], int(groups))
     return p, pads
 
 
 def _check_bias(op, b, n):
-    if b is not None and _shape(b) != (n,):
-        raise ShapeError(f"{op}: bias must have shape ({n},) (one value per output channel), got {_shape(b)}")
+    if b is not None and shape_of(b) != (n,):
+        raise ShapeError(f"{op}: bias must have shape ({n},) (one value per output channel), got {shape_of(b)}")
 
 
 def _unbatched(a, nd):
-    return len(_shape(a)) == nd + 1
-
-
-def _as_tensor(a):
-    return a if isinstance(a, Tensor) else Tensor._wrap(np.asarray(a))
+    return len(shape_of(a)) == nd + 1
 
 
 # --------------------------------------------------------------------------- public API
 
+@functional
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation (PyTorch's ``conv2d``).
 
@@ -624,15 +574,17 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """
     op = "conv2d"
     if _unbatched(input, 2):
-        return conv2d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
-    xs, ws = _shape(input), _shape(weight)
+        return conv2d(as_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    xs, ws = shape_of(input), shape_of(weight)
     p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups)
     _check_bias(op, bias, ws[0])
-    OH = _out_size(xs[2], ws[2], p[0], *pads[0], p[4])
-    OW = _out_size(xs[3], ws[3], p[1], *pads[1], p[5])
+    check_dtypes(op, input, weight=weight, bias=bias)
+    OH = _out_size(xs[2], ws[2], p.sh, *pads[0], p.dh)
+    OW = _out_size(xs[3], ws[3], p.sw, *pads[1], p.dw)
     return Conv2d.apply(input, weight, bias, p, (OH, OW))
 
 
+@functional
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation: ``input`` (N, C_in, L), ``weight`` (C_out, C_in / groups, k).
 
@@ -640,16 +592,18 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """
     op = "conv1d"
     if _unbatched(input, 1):
-        return conv1d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
-    xs, ws = _shape(input), _shape(weight)
+        return conv1d(as_tensor(input).unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    xs, ws = shape_of(input), shape_of(weight)
     p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups, nd=1)
     _check_bias(op, bias, ws[0])
-    L = _out_size(xs[2], ws[2], p[1], *pads[1], p[5])
-    x4 = _as_tensor(input).unsqueeze(2)
-    w4 = _as_tensor(weight).unsqueeze(2)
+    check_dtypes(op, input, weight=weight, bias=bias)
+    L = _out_size(xs[2], ws[2], p.sw, *pads[1], p.dw)
+    x4 = as_tensor(input).unsqueeze(2)
+    w4 = as_tensor(weight).unsqueeze(2)
     return Conv2d.apply(x4, w4, bias, p, (1, L)).squeeze(2)
 
 
+@functional
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """2-D transposed convolution (PyTorch's ``conv_transpose2d``): the gradient of conv2d w.r.t. its input.
 
@@ -669,12 +623,12 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     op = "conv_transpose2d"
     if _unbatched(input, 2):
-        return conv_transpose2d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, output_padding,
+        return conv_transpose2d(as_tensor(input).unsqueeze(0), weight, bias, stride, padding, output_padding,
                                 groups, dilation).squeeze(0)
-    xs, ws = _shape(input), _shape(weight)
+    xs, ws = shape_of(input), shape_of(weight)
     p, pads = _conv_setup(op, xs, ws, stride, padding, dilation, groups, transposed=True)
-    op_h, op_w = _ntuple(output_padding, 2, op, "output_padding", 0)
-    sh, sw, dh, dw = p[0], p[1], p[4], p[5]
+    op_h, op_w = ntuple(output_padding, 2, op, "output_padding", 0)
+    sh, sw, dh, dw = p.sh, p.sw, p.dh, p.dw
     if op_h >= max(sh, dh) or op_w >= max(sw, dw):
         raise ValueError(f"{op}: output_padding={output_padding!r} must be smaller than stride "
                          f"({sh}, {sw}) or dilation ({dh}, {dw})")
@@ -685,56 +639,99 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                          f"stride ({sh}, {sw}), padding {padding!r}: reduce the padding")
     Co = ws[1] * groups
     _check_bias(op, bias, Co)
+    check_dtypes(op, input, weight=weight, bias=bias)
     # the conv whose input gradient this is: weight (C_in, C_out/groups, ...) is that conv's weight
     out = ConvTranspose2d.apply(input, weight, p, (OH, OW))
     if bias is not None:
-        out = out + _as_tensor(bias).reshape(1, Co, 1, 1)
+        out = out + as_tensor(bias).reshape(1, Co, 1, 1)
     return out
 
 
+@functional
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """1-D transposed convolution: conv_transpose2d on a unit height."""
     def one(v, name):
-        return (0 if name in ("padding", "output_padding") else 1, _ntuple(v, 1, "conv_transpose1d", name, 0)[0])
+        return (0 if name in ("padding", "output_padding") else 1, ntuple(v, 1, "conv_transpose1d", name, 0)[0])
     if _unbatched(input, 1):
-        return conv_transpose1d(_as_tensor(input).unsqueeze(0), weight, bias, stride, padding, output_padding,
+        return conv_transpose1d(as_tensor(input).unsqueeze(0), weight, bias, stride, padding, output_padding,
                                 groups, dilation).squeeze(0)
-    if len(_shape(input)) != 3 or len(_shape(weight)) != 3:
+    if len(shape_of(input)) != 3 or len(shape_of(weight)) != 3:
         raise ShapeError(f"conv_transpose1d: input must be (N, C, L) and weight (C_in, C_out/groups, k), "
-                         f"got shapes {_shape(input)} and {_shape(weight)}")
-    out = conv_transpose2d(_as_tensor(input).unsqueeze(2), _as_tensor(weight).unsqueeze(2), bias,
+                         f"got shapes {shape_of(input)} and {shape_of(weight)}")
+    out = conv_transpose2d(as_tensor(input).unsqueeze(2), as_tensor(weight).unsqueeze(2), bias,
                            one(stride, "stride"), one(padding, "padding"), one(output_padding, "output_padding"),
                            groups, one(dilation, "dilation"))
     return out.squeeze(2)
 
 
-def _image_and_kernel(op, input, kernel, padding):
-    xs, ks = _shape(input), _shape(kernel)
-    if len(xs) != 2 or len(ks) != 2:
-        raise ShapeError(f"{op}: input and kernel must be 2-D (H, W) and (kH, kW), got shapes {xs} and {ks}")
-    if padding == "full":
-        padding = (ks[0] - 1, ks[1] - 1)
-    return _as_tensor(input).reshape(1, 1, *xs), _as_tensor(kernel).reshape(1, 1, *ks), padding
+def _flip_form(op, input, kernel, padding, dilation):
+    """``(batched, padding)`` for correlate2d / convolve2d: a 2-D image and kernel, or conv2d's shapes.
+
+    ``padding='full'`` becomes ``dilation * (k - 1)`` on each side (every overlap of image and kernel).
+    """
+    xs, ks = shape_of(input), shape_of(kernel)
+    if len(xs) == 2 and len(ks) == 2:
+        batched = False
+    elif len(xs) in (3, 4) and len(ks) == 4:
+        batched = True
+    else:
+        raise ShapeError(f"{op}: expected a 2-D image (H, W) with a 2-D kernel (kH, kW), or input (N, C_in, H, W) / "
+                         f"(C_in, H, W) with weight (C_out, C_in / groups, kH, kW); got shapes {xs} and {ks}")
+    if isinstance(padding, str) and padding == "full":
+        d = ntuple(dilation, 2, op, "dilation", 1)
+        padding = (d[0] * (ks[-2] - 1), d[1] * (ks[-1] - 1))
+    return batched, padding
 
 
-def correlate2d(input, kernel, stride=1, padding=0):
-    """Cross-correlation of a 2-D image with a 2-D kernel (what CNN layers compute).
+def _image_pair(input, kernel, flip=False):
+    """The 2-D form's image and kernel as (1, 1, H, W) and (1, 1, kH, kW), promoted as numpy does.
 
-    ``out[i, j] = sum_{p, q} x[i*S + p - P, j*S + q - P] * k[p, q]``.
+    conv2d refuses mixed dtypes (as PyTorch's layers do); the lecture's 2-D functions keep numpy's promotion.
+    """
+    x, k = as_tensor(input), as_tensor(kernel)
+    if flip:
+        k = k[..., ::-1, ::-1]
+    dt = np.result_type(x.dtype, k.dtype)
+    return x.to(dt).reshape(1, 1, *shape_of(input)), k.to(dt).reshape(1, 1, *shape_of(kernel))
+
+
+@functional
+def correlate2d(input, kernel, stride=1, padding=0, dilation=1, groups=1, bias=None):
+    """Cross-correlation (what CNN layers compute) of a 2-D image with a 2-D kernel, or of a batch.
+
+    2-D: ``out[i, j] = sum_{p, q} x[i*S + p - P, j*S + q - P] * k[p, q]``.
+    Batched: ``input`` (N, C_in, H, W) or (C_in, H, W), ``kernel`` (C_out,
+    C_in / groups, kH, kW), with ``bias`` (C_out,): exactly ``conv2d``.
     ``padding``: int, pair, 'valid' (0), 'same' or 'full' (kernel size - 1 on each side).
     """
-    x4, k4, padding = _image_and_kernel("correlate2d", input, kernel, padding)
-    out = conv2d(x4, k4, None, stride, padding)
+    batched, padding = _flip_form("correlate2d", input, kernel, padding, dilation)
+    if batched:
+        return conv2d(input, kernel, bias, stride, padding, dilation, groups)
+    if bias is not None or groups != 1:
+        raise ValueError("correlate2d: bias and groups apply to batched input (N, C, H, W) only")
+    x4, k4 = _image_pair(input, kernel)
+    out = conv2d(x4, k4, None, stride, padding, dilation)
     return out.reshape(out.shape[2:])
 
 
-def convolve2d(input, kernel, stride=1, padding=0):
-    """True 2-D convolution: the kernel is flipped in both axes before sliding.
+@functional
+def convolve2d(input, kernel, stride=1, padding=0, dilation=1, groups=1, bias=None):
+    """True 2-D convolution: the kernel is flipped in both spatial axes before sliding.
 
-    ``out[i, j] = sum_{p, q} x[i*S - p + kH - 1 - P, j*S - q + kW - 1 - P] * k[p, q]``, i.e.
+    2-D: ``out[i, j] = sum_{p, q} x[i*S - p + kH - 1 - P, j*S - q + kW - 1 - P] * k[p, q]``, i.e.
     ``convolve2d(x, k) == correlate2d(x, k[::-1, ::-1])``. With ``padding='full'``
     and stride 1 it equals ``scipy.signal.convolve2d(x, k)``.
+
+    Batched: ``input`` (N, C_in, H, W) or (C_in, H, W), ``kernel`` (C_out,
+    C_in / groups, kH, kW), ``bias`` (C_out,): ``conv2d`` with every kernel
+    flipped, ``convolve2d(x, w) == conv2d(x, w[..., ::-1, ::-1])``; the gradient
+    reaches ``kernel`` in its own (unflipped) orientation.
     """
-    x4, k4, padding = _image_and_kernel("convolve2d", input, kernel, padding)
-    out = conv2d(x4, k4[:, :, ::-1, ::-1], None, stride, padding)
+    batched, padding = _flip_form("convolve2d", input, kernel, padding, dilation)
+    if batched:
+        return conv2d(input, as_tensor(kernel)[..., ::-1, ::-1], bias, stride, padding, dilation, groups)
+    if bias is not None or groups != 1:
+        raise ValueError("convolve2d: bias and groups apply to batched input (N, C, H, W) only")
+    x4, k4 = _image_pair(input, kernel, flip=True)
+    out = conv2d(x4, k4, None, stride, padding, dilation)
     return out.reshape(out.shape[2:])

@@ -11,8 +11,22 @@ import math
 
 import numpy as np
 
+from .. import _settings, _threads
 from ..function import Function, _state, ShapeError
 from ..tensor import Tensor
+from . import fused as _fused
+from ._common import dense_order
+from ._declare import functional, method
+from .factory import check_memory_format, contiguous_format, copy_as, is_format, preserve_format
+
+__all__ = [
+    "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid",
+    "relu", "leaky_relu", "elu", "softplus", "hardshrink", "square", "reciprocal", "clamp", "clip", "maximum", "minimum",
+    "where", "clone", "sign", "floor_divide", "remainder", "eq", "ne", "lt", "le", "gt", "ge", "logical_not",
+    "logical_and", "logical_or", "isnan", "isfinite", "allclose", "equal",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "negative", "divide", "multiply", "subtract", "absolute",
+]
 
 _wrap = Tensor._wrap
 
@@ -30,11 +44,28 @@ def _arr(x):
     return Tensor(x).data
 
 
+def _sign(a):
+    """-1, 0 or 1 in ``a``'s dtype, with 0 at NaN (PyTorch's ``sign``; numpy's gives NaN)."""
+    if a.dtype.kind != "f":
+        return np.sign(a)
+    return (np.greater(a, 0).astype(a.dtype) - np.less(a, 0)).astype(a.dtype, copy=False)
+
+
+def _float(a):
+    """``a`` for a float op: integer and bool arrays become the default float dtype (float32 unless
+    ``set_default_dtype``), as ``torch.sigmoid(int_tensor)`` does; float arrays are returned as they are."""
+    return a if a.dtype.kind in "fc" else a.astype(_settings.dtype)
+
+
 # --------------------------------------------------------------------------- binary arithmetic
 
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
+        if type(a) is np.ndarray and _big(a):  # (a residual connection, for one)
+            out = _fused.add(a, b)
+            if out is not None:
+                return out
         return a + b
 
     @staticmethod
@@ -65,11 +96,18 @@ class Mul(Function):
         return (g * b if need[0] else None), (g * a if need[1] else None)
 
 
+def _float64_operand(x):
+    return isinstance(x, (np.ndarray, np.generic)) and x.dtype == np.float64
+
+
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a / b
+        out = a / b
+        if out.dtype == np.float64 and not (_float64_operand(a) or _float64_operand(b)):
+            out = out.astype(_settings.dtype)  # integers (and Python numbers) divide to the default float dtype
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -116,54 +154,58 @@ class Pow(Function):
         return ga, gb
 
 
+def _shares(ctx, a, b, loses_a, loses_b):
+    """The shares of the gradient of maximum/minimum for ``a`` and ``b`` (PyTorch's rule): all of it for the
+    winner, half each on a tie, 0 for the loser, and all of it for both where either is NaN (a NaN is
+    neither smaller, larger nor equal)."""
+    need = ctx.needs_input_grad
+    if not need:  # not recorded
+        return
+    dt = np.result_type(a, b, np.float32)
+    tie = 0.5 * np.equal(a, b)
+    ctx.shares = tuple((1.0 - lose(a, b) - tie).astype(dt, copy=False) if n else None
+                       for lose, n in zip((loses_a, loses_b), need))
+
+
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
-        # share of the gradient that goes to ``a``: 1 where a wins, 1/2 on ties (PyTorch's rule)
-        ctx.share = (np.greater(a, b) + 0.5 * np.equal(a, b)).astype(np.result_type(a, b, np.float32))
+        _shares(ctx, a, b, np.less, np.greater)
         return np.maximum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        s = ctx.share
-        need = ctx.needs_input_grad
-        return (g * s if need[0] else None), (g * (1.0 - s) if need[1] else None)
+        return tuple(None if s is None else g * s for s in ctx.shares)
 
 
 class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.share = (np.less(a, b) + 0.5 * np.equal(a, b)).astype(np.result_type(a, b, np.float32))
+        _shares(ctx, a, b, np.greater, np.less)
         return np.minimum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        s = ctx.share
-        need = ctx.needs_input_grad
-        return (g * s if need[0] else None), (g * (1.0 - s) if need[1] else None)
+        return tuple(None if s is None else g * s for s in ctx.shares)
 
 
 _MASK_INT = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64, np.dtype(np.float16): np.int16}
 
-# Arrays of at least this many float32/float64 elements take the Numba kernels
-# of ``kernels/elementwise.py`` for ReLU and its masked select: one pass on
-# all threads instead of numpy's several single-threaded ones (ReLU fwd+bwd on
-# LeNet's 64x6x28x28: 0.52 -> 0.31 ms). Smaller arrays stay on numpy, so tiny
-# graphs never import Numba.
-_BIG = 1 << 15
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _big(a):
-    return a.size >= _BIG and a.dtype in _KERNEL_DTYPES
+    """Whether ReLU / its masked select on ``a`` take the Numba kernels of ``kernels/elementwise.py``.
+
+    One pass on all threads instead of numpy's several single-threaded ones
+    (ReLU fwd+bwd on LeNet's 64x6x28x28: 0.52 -> 0.31 ms) pays off above the
+    package's serial threshold (``_threads.small``); smaller arrays stay on
+    numpy, so tiny graphs never import Numba.
+    """
+    return a.dtype in _KERNEL_DTYPES and not _threads.small(elements=a.size)
 
 
-def _dense_order(a):
-    """The axis order in which ``a`` is C-contiguous (``None``: identity), or ``False`` if there is none."""
-    if a.flags.c_contiguous:
-        return None
-    perm = tuple(int(i) for i in np.argsort([-st for st in a.strides], kind="stable"))
-    return perm if a.transpose(perm).flags.c_contiguous else False
+_dense_order = dense_order
 
 
 def _ew_kernels():
@@ -195,7 +237,8 @@ class Mask(Function):
                 kp = keep if perm is None else keep.transpose(perm)
                 gp = np.ascontiguousarray(g if perm is None else g.transpose(perm))
                 out = np.empty(kp.shape, g.dtype)
-                _ew_kernels().mask_select(gp.reshape(-1), kp.reshape(-1), out.reshape(-1))
+                _threads.run(_ew_kernels().mask_select, gp.reshape(-1), kp.reshape(-1), out.reshape(-1),
+                             elements=g.size)
                 return out if perm is None else out.transpose(np.argsort(perm))
         it = _MASK_INT.get(g.dtype)
         if it is None:
@@ -244,7 +287,7 @@ class Neg(Function):
 class Abs(Function):
     @staticmethod
     def forward(ctx, a):
-        ctx.sign = np.sign(a)
+        ctx.sign = _sign(a)  # 0 at 0 and at NaN, as PyTorch's gradient
         return np.abs(a)
 
     @staticmethod
@@ -255,7 +298,7 @@ class Abs(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, a):
-        out = np.exp(a)
+        out = np.exp(_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -268,6 +311,7 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _float(a)
         ctx.save_for_backward(a)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(a)
@@ -282,7 +326,7 @@ class Sqrt(Function):
     @staticmethod
     def forward(ctx, a):
         with np.errstate(invalid="ignore"):
-            out = np.sqrt(a)
+            out = np.sqrt(_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -295,6 +339,7 @@ class Sqrt(Function):
 class Sin(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _float(a)
         ctx.save_for_backward(a)
         return np.sin(a)
 
@@ -307,6 +352,7 @@ class Sin(Function):
 class Cos(Function):
     @staticmethod
     def forward(ctx, a):
+        a = _float(a)
         ctx.save_for_backward(a)
         return np.cos(a)
 
@@ -319,7 +365,7 @@ class Cos(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, a):
-        out = np.tanh(a)
+        out = np.tanh(_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -338,7 +384,7 @@ def _sigmoid(a):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
-        out = _sigmoid(a)
+        out = _sigmoid(_float(a))
         ctx.save_for_backward(out)
         return out
 
@@ -349,7 +395,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """``max(a, 0)``; the gradient passes where ``a > 0`` (0 at 0 and for NaN, as in PyTorch).
+    """``max(a, 0)``; the gradient passes where ``a > 0`` and where ``a`` is NaN (0 at 0), as in PyTorch.
 
     Large dense arrays take one Numba pass writing the output and a bool mask
     (memory order kept, so channels-last activations stay channels-last);
@@ -366,14 +412,15 @@ class Relu(Function):
                 ap = a if perm is None else a.transpose(perm)
                 out = np.empty(ap.shape, a.dtype)
                 keep = np.empty(ap.shape, np.bool_)
-                _ew_kernels().relu_forward(ap.reshape(-1), out.reshape(-1), keep.reshape(-1))
+                _threads.run(_ew_kernels().relu_forward, ap.reshape(-1), out.reshape(-1), keep.reshape(-1),
+                             elements=a.size)
                 if perm is not None:
                     inv = np.argsort(perm)
                     out, keep = out.transpose(inv), keep.transpose(inv)
                 ctx.mask = keep
                 return out
         out = np.maximum(a, 0)
-        ctx.mask = select_mask(out > 0, out.dtype)
+        ctx.mask = select_mask(out != 0, out.dtype)  # out is > 0, 0 or NaN: NaN passes, as in PyTorch
         return out
 
     @staticmethod
@@ -384,6 +431,7 @@ class Relu(Function):
 class LeakyRelu(Function):
     @staticmethod
     def forward(ctx, a, negative_slope=0.01):
+        a = _float(a)
         # the derivative as a factor, built without a branchy np.where: 1 or the slope
         ctx.factor = ((a > 0) * (1 - negative_slope) + negative_slope).astype(a.dtype, copy=False)
         return a * ctx.factor
@@ -396,7 +444,8 @@ class LeakyRelu(Function):
 class Elu(Function):
     @staticmethod
     def forward(ctx, a, alpha=1.0):
-        ctx.mask = a > 0
+        a = _float(a)
+        ctx.mask = ~(a <= 0)  # NaN takes the linear branch's gradient, as in PyTorch
         ctx.alpha = alpha
         out = np.where(ctx.mask, a, alpha * np.expm1(np.minimum(a, 0)))
         ctx.save_for_backward(out)
@@ -414,6 +463,7 @@ class Softplus(Function):
 
     @staticmethod
     def forward(ctx, a, beta=1.0, threshold=20.0):
+        a = _float(a)
         z = a * beta
         ctx.linear = z > threshold
         ctx.beta = beta
@@ -426,14 +476,24 @@ class Softplus(Function):
         return Where.apply(ctx.linear, g, g * sigmoid(a * ctx.beta))
 
 
+class Hardshrink(Function):
+    """``x`` where ``|x| > lambd``, else 0; the gradient passes where the input does."""
+
+    @staticmethod
+    def forward(ctx, a, lambd=0.5):
+        ctx.keep = np.abs(a) > lambd
+        return np.where(ctx.keep, a, 0).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Mask.apply(g, ctx.keep)
+
+
 class Clamp(Function):
     @staticmethod
     def forward(ctx, a, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
-        if min is not None and max is not None and min > max:
-            # PyTorch sets everything to max in this case; keep that but it is usually a bug
-            pass
         ctx.mask = np.ones(a.shape, dtype=bool)
         if min is not None:
             ctx.mask &= a >= min
@@ -451,6 +511,71 @@ class Clamp(Function):
         return Mask.apply(g, ctx.mask)
 
 
+def _bound(a, v):
+    """A clamp bound as an operand: integer bounds take a float input's dtype (PyTorch keeps the input's
+    float dtype for an int32 bound, where numpy would promote float32 to float64)."""
+    if isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "biu" and a.dtype.kind == "f":
+        return v.astype(a.dtype)
+    return v
+
+
+class ClampBounds(Function):
+    """``clamp`` with tensor (or array) bounds ``lo``/``hi`` (either may be None); differentiable in all three.
+
+    PyTorch's gradients: ``a`` gets it where ``lo <= a <= hi``; ``lo`` where
+    ``a < lo < hi``; ``hi`` where ``a > hi`` or ``hi < lo`` (then every output
+    is ``hi``). With ``lo == hi`` and ``a < lo`` none of them gets it.
+    """
+
+    @staticmethod
+    def forward(ctx, a, lo=None, hi=None):
+        if lo is None and hi is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        lo, hi = _bound(a, lo), _bound(a, hi)
+        out = a if lo is None else np.maximum(a, lo)
+        if hi is not None:
+            out = np.minimum(out, hi)
+        need = ctx.needs_input_grad
+        if need:
+            shape = out.shape
+            keep = np.ones(shape, bool)
+            if lo is not None:
+                keep &= a >= lo
+            if hi is not None:
+                keep &= a <= hi
+            masks = [keep, None, None]
+            if len(need) > 1 and need[1]:
+                masks[1] = np.broadcast_to(a < lo if hi is None else (a < lo) & (lo < hi), shape)
+            if len(need) > 2 and need[2]:
+                masks[2] = np.broadcast_to(a > hi if lo is None else (a > hi) | (hi < lo), shape)
+            ctx.masks = masks
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(None if m is None or not n else Mask.apply(g, m)
+                     for m, n in zip(ctx.masks, ctx.needs_input_grad))
+
+
+class Remainder(Function):
+    """``a - b * floor(a / b)`` (the sign of ``b``, Python's and PyTorch's ``%``); d/da = 1, d/db = -floor(a / b)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        need = ctx.needs_input_grad
+        if len(need) > 1 and need[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ctx.quotient = np.floor_divide(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        # floor(a / b) is piecewise constant: a constant here is exact almost everywhere
+        return (g if need[0] else None), (g * -ctx.quotient if need[1] else None)
+
+
 class Cast(Function):
     @staticmethod
     def forward(ctx, a, dtype):
@@ -463,8 +588,8 @@ class Cast(Function):
 
 class Clone(Function):
     @staticmethod
-    def forward(ctx, a):
-        return a.copy()
+    def forward(ctx, a, memory_format=None):
+        return a.copy() if memory_format is None else copy_as(a, memory_format)
 
     @staticmethod
     def backward(ctx, g):
@@ -493,114 +618,178 @@ class CopyFrom(Function):
 
 # --------------------------------------------------------------------------- functional API
 
+@method
 def add(input, other, alpha=1):
     return Add.apply(input, other if alpha == 1 else other * alpha)
 
 
+@method
 def sub(input, other, alpha=1):
     return Sub.apply(input, other if alpha == 1 else other * alpha)
 
 
+@method
 def mul(input, other):
     return Mul.apply(input, other)
 
 
-def div(input, other):
+@method
+def div(input, other, *, rounding_mode=None):
+    """``input / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient (zero gradient)."""
+    if rounding_mode is not None:
+        from .pointwise import div_rounded
+        return div_rounded(input, other, rounding_mode)
     return Div.apply(input, other)
 
 
+@method
 def pow(input, exponent):
     return Pow.apply(input, exponent)
 
 
+@method
 def neg(input):
     return Neg.apply(input)
 
 
+@method
 def abs(input):
     return Abs.apply(input)
 
 
+@method
 def exp(input):
     return Exp.apply(input)
 
 
+@method
 def log(input):
     return Log.apply(input)
 
 
+@method
 def sqrt(input):
     return Sqrt.apply(input)
 
 
+@method
 def sin(input):
     return Sin.apply(input)
 
 
+@method
 def cos(input):
     return Cos.apply(input)
 
 
+@method
+@functional
 def tanh(input):
     return Tanh.apply(input)
 
 
+@method
+@functional
 def sigmoid(input):
     return Sigmoid.apply(input)
 
 
-def relu(input):
-    return Relu.apply(input)
+@method
+@functional
+def relu(input, inplace=False):
+    """``max(x, 0)``; ``inplace=True`` overwrites ``input`` (as ``x.relu_()``)."""
+    return input.relu_() if inplace else Relu.apply(input)
 
 
-def leaky_relu(input, negative_slope=0.01):
-    return LeakyRelu.apply(input, negative_slope=negative_slope)
+@method
+@functional
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """``x`` for ``x > 0``, else ``negative_slope * x``."""
+    out = LeakyRelu.apply(input, negative_slope=negative_slope)
+    return input.copy_(out) if inplace else out
 
 
-def elu(input, alpha=1.0):
-    return Elu.apply(input, alpha=alpha)
+@method
+@functional
+def elu(input, alpha=1.0, inplace=False):
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    out = Elu.apply(input, alpha=alpha)
+    return input.copy_(out) if inplace else out
 
 
+@method
+@functional
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0 (PyTorch's hard shrinkage)."""
+    return Hardshrink.apply(input, lambd=lambd)
+
+
+@method
+@functional
 def softplus(input, beta=1.0, threshold=20.0):
     return Softplus.apply(input, beta=beta, threshold=threshold)
 
 
+@method
 def square(input):
     return Mul.apply(input, input)
 
 
+@method
 def reciprocal(input):
     return Div.apply(1.0, input)
 
 
+@method
 def clamp(input, min=None, max=None):
     """Limit values to ``[min, max]``; gradient passes where ``min <= x <= max``.
 
-    ``min``/``max`` may be numbers or tensors (tensors go through maximum/minimum).
+    With ``min > max`` every element becomes ``max``, as in PyTorch.
+
+    ``min``/``max`` may be numbers or tensors; tensor bounds get gradients too
+    (``ClampBounds``), and an integer bound keeps a float input's dtype.
     """
     if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
-        out = input
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        return ClampBounds.apply(input, min, max)
     return Clamp.apply(input, min=min, max=max)
 
 
+@method
+def clamp_(input, min=None, max=None):  # a Tensor method only, as in PyTorch
+    """``clamp`` in place; tensor bounds receive their gradients as in ``clamp``."""
+    if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
+        return inplace(input, "clamp_", ClampBounds, min, max)
+    return inplace(input, "clamp_", Clamp, min=min, max=max)
+
+
 clip = clamp
+negative, divide, multiply, subtract, absolute = neg, div, mul, sub, abs
 
 
+@method
 def maximum(input, other):
     return Maximum.apply(input, other)
 
 
+@method
 def minimum(input, other):
     return Minimum.apply(input, other)
 
 
-def where(condition, input, other):
-    """``input`` where ``condition`` holds, else ``other`` (broadcasting all three)."""
+def _where_method(self, condition, other):
+    """``x.where(cond, y)`` is ``where(cond, x, y)``, as in PyTorch."""
+    return Where.apply(_data(condition), self, other)
+
+
+@method(impl=_where_method)
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, else ``other`` (broadcasting all three).
+
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``.
+    """
+    if input is None and other is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
     return Where.apply(_data(condition), input, other)
 
 
@@ -611,78 +800,137 @@ def cast(input, dtype):
     return Cast.apply(input, dtype)
 
 
-def clone(input):
-    return Clone.apply(input)
+@method
+def clone(input, *, memory_format=None):
+    """A copy; ``memory_format`` (default ``preserve_format``: the input's stride order) sets its layout."""
+    fmt = check_memory_format(memory_format, "clone", np.ndim(_arr(input)))
+    return Clone.apply(input, memory_format=fmt)
 
 
-def contiguous(input):
-    if input.data.flags.c_contiguous:
+@method
+def contiguous(input, memory_format=None):  # a Tensor method only, as in PyTorch
+    """``input`` itself if its memory is C-contiguous (or laid out as ``memory_format``), else such a copy."""
+    fmt = check_memory_format(memory_format or contiguous_format, "contiguous", input.ndim)
+    if fmt is preserve_format:
+        raise ValueError("contiguous: preserve_format is not a layout to make contiguous; use clone()")
+    if is_format(input.data, fmt):
         return input
-    return Clone.apply(input)
+    return Clone.apply(input, memory_format=fmt)
 
 
+@method
 def sign(input):
-    return _wrap(np.sign(_arr(input)))
+    """-1, 0 or 1; 0 for NaN, as in PyTorch."""
+    return _wrap(_sign(_arr(input)))
 
 
+@method
 def floor_divide(input, other):
     return _wrap(np.floor_divide(_arr(input), _data(other)))
 
 
+@method
 def remainder(input, other):
-    return _wrap(np.remainder(_arr(input), _data(other)))
+    """``input % other`` with the sign of ``other`` (Python's and PyTorch's rule); differentiable in both."""
+    return Remainder.apply(input if isinstance(input, (Tensor, np.ndarray)) else _arr(input), other)
 
 
 # comparisons and logic: no gradient, boolean results
+@method
 def eq(input, other):
     return _wrap(np.equal(_arr(input), _data(other)))
 
 
+@method
 def ne(input, other):
     return _wrap(np.not_equal(_arr(input), _data(other)))
 
 
+@method
 def lt(input, other):
     return _wrap(np.less(_arr(input), _data(other)))
 
 
+@method
 def le(input, other):
     return _wrap(np.less_equal(_arr(input), _data(other)))
 
 
+@method
 def gt(input, other):
     return _wrap(np.greater(_arr(input), _data(other)))
 
 
+@method
 def ge(input, other):
     return _wrap(np.greater_equal(_arr(input), _data(other)))
 
 
+@method
 def logical_not(input):
-    a = _arr(input)
-    return _wrap(np.logical_not(a) if a.dtype == np.bool_ else np.invert(a))
+    """True where ``input`` is zero (False), for any dtype: a bool tensor, as in PyTorch."""
+    return _wrap(np.logical_not(_arr(input)))
 
 
+@method
 def logical_and(input, other):
     return _wrap(np.logical_and(_arr(input), _data(other)))
 
 
+@method
 def logical_or(input, other):
     return _wrap(np.logical_or(_arr(input), _data(other)))
 
 
+def _bitwise(name, ufunc, *operands):
+    for x in operands:
+        dt = np.asarray(x).dtype  # Python ints and bools count as integers
+        if dt.kind not in "biu":
+            raise TypeError(f"{name}: expects integer or bool tensors, got dtype {dt}; for the truth values "
+                            f"of other tensors use logical_{name[len('bitwise_'):]}")
+    return _wrap(ufunc(*operands))
+
+
+@method
+def bitwise_and(input, other):
+    """``input & other``: bitwise AND of integers, logical AND of bools (as in PyTorch)."""
+    return _bitwise("bitwise_and", np.bitwise_and, _arr(input), _data(other))
+
+
+@method
+def bitwise_or(input, other):
+    """``input | other``: bitwise OR of integers, logical OR of bools."""
+    return _bitwise("bitwise_or", np.bitwise_or, _arr(input), _data(other))
+
+
+@method
+def bitwise_xor(input, other):
+    """``input ^ other``: bitwise XOR of integers, logical XOR of bools."""
+    return _bitwise("bitwise_xor", np.bitwise_xor, _arr(input), _data(other))
+
+
+@method
+def bitwise_not(input):
+    """``~input``: bitwise NOT of integers, logical NOT of bools."""
+    return _bitwise("bitwise_not", np.invert, _arr(input))
+
+
+@method
 def isnan(input):
     return _wrap(np.isnan(_arr(input)))
 
 
+@method
 def isfinite(input):
     return _wrap(np.isfinite(_arr(input)))
 
 
+@method
 def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
     return bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+@method
 def equal(input, other):
     a, b = _arr(input), _arr(other)
     return a.shape == b.shape and bool(np.array_equal(a, b))

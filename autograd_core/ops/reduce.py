@@ -11,9 +11,15 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..function import Function
+from .. import _settings
+from ..function import Function, _state
 from ..tensor import Tensor
+from . import fused as _fused
 from .elementwise import exp
+from ._declare import functional, method
+
+__all__ = ["sum", "mean", "var", "std", "amax", "amin", "max", "min", "logsumexp", "softmax", "log_softmax",
+           "argmax", "argmin", "all", "any"]
 
 _wrap = Tensor._wrap
 
@@ -42,6 +48,12 @@ def norm_dims(dim, ndim, op):
     return tuple(sorted(out))
 
 
+def _float(a):
+    """Integer and bool arrays in the default float dtype for reductions whose result is a float (mean, var,
+    softmax...), as in PyTorch."""
+    return a if a.dtype.kind in "fc" else a.astype(_settings.dtype)
+
+
 def _keep_shape(shape, dims):
     return tuple(1 if i in dims else s for i, s in enumerate(shape))
 
@@ -62,11 +74,22 @@ def _setup(ctx, a, dim, keepdim, op):
     return dims if a.ndim else None
 
 
+def _sum_kernel(a, dims, keep_shape, keepdim):
+    """The sum over trailing axes by a kernel (large float arrays; see ``fused.py``), else None."""
+    if not _fused._big(a.size) or not _fused.usable(a):
+        return None
+    out = _fused.sum_trailing(a, dims)
+    if out is not None and keepdim:
+        out = out.reshape(keep_shape)
+    return out
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
         axis = _setup(ctx, a, dim, keepdim, "sum")
-        return np.sum(a, axis=axis, keepdims=keepdim)
+        out = _sum_kernel(a, axis, ctx.keep_shape, keepdim) if axis else None
+        return np.sum(a, axis=axis, keepdims=keepdim) if out is None else out
 
     @staticmethod
     def backward(ctx, g):
@@ -78,6 +101,12 @@ class Mean(Function):
     def forward(ctx, a, dim=None, keepdim=False):
         axis = _setup(ctx, a, dim, keepdim, "mean")
         ctx.count = int(np.prod([a.shape[d] for d in ctx.dims])) if a.ndim else 1
+        if a.dtype.kind not in "fc":  # integers average to the default float dtype
+            return np.mean(a, axis=axis, keepdims=keepdim, dtype=_settings.dtype)
+        out = _sum_kernel(a, axis, ctx.keep_shape, keepdim) if axis else None
+        if out is not None:  # (a global average pool of channels-last memory, for one)
+            out /= a.dtype.type(ctx.count)
+            return out
         return np.mean(a, axis=axis, keepdims=keepdim)
 
     @staticmethod
@@ -93,6 +122,7 @@ def _var_count(ctx, a, correction):
 class Var(Function):
     @staticmethod
     def forward(ctx, a, dim=None, correction=1, keepdim=False):
+        a = _float(a)
         axis = _setup(ctx, a, dim, keepdim, "var")
         ctx.n, ctx.denom = _var_count(ctx, a, correction)
         ctx.save_for_backward(a)
@@ -109,6 +139,7 @@ class Var(Function):
 class Std(Function):
     @staticmethod
     def forward(ctx, a, dim=None, correction=1, keepdim=False):
+        a = _float(a)
         axis = _setup(ctx, a, dim, keepdim, "std")
         ctx.n, ctx.denom = _var_count(ctx, a, correction)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -161,8 +192,13 @@ class MaxDim(Function):
 
     @classmethod
     def forward(cls, ctx, a, dim, keepdim=False):
-        if a.ndim == 0:
-            a = a.reshape(1)
+        if a.ndim == 0:  # PyTorch: dim 0 (or -1) of a 0-d tensor is the tensor itself; keepdim keeps it 0-d
+            norm_dims(dim, 0, cls._op)
+            ctx.shape, ctx.keepdim, ctx.dims, ctx.keep_shape = (), True, (), ()
+            ctx.onehot = np.ones((), a.dtype)
+            idx = np.zeros((), np.int64)
+            ctx.mark_non_differentiable(idx)
+            return a.copy(), idx
         (d,) = norm_dims(dim, a.ndim, cls._op)
         if a.shape[d] == 0:
             raise ValueError(f"{cls._op}: cannot reduce dimension {d} of size 0 (shape {a.shape})")
@@ -191,6 +227,7 @@ class MinDim(MaxDim):
 class Logsumexp(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
+        a = _float(a)
         axis = _setup(ctx, a, dim, keepdim, "logsumexp")
         m = np.amax(a, axis=axis, keepdims=True) if a.size else np.zeros(ctx.keep_shape, a.dtype)
         m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
@@ -206,73 +243,120 @@ class Logsumexp(Function):
         return _expand_grad(g, ctx) * exp(a - logsumexp(a, ctx.dims, keepdim=True))
 
 
+def _rows_kernel(a, d):
+    """Whether softmax / log-softmax over axis ``d`` of ``a`` runs the row kernels (``fused.py``)."""
+    return d == a.ndim - 1 and _fused.usable(a)
+
+
 class Softmax(Function):
+    """Softmax along ``dim``; over the last axis of float arrays, one kernel pass per row each way."""
+
     @staticmethod
     def forward(ctx, a, dim):
         (d,) = norm_dims(dim, a.ndim, "softmax")
         ctx.dim = d
-        e = np.exp(a - np.amax(a, axis=d, keepdims=True))
-        out = e / np.sum(e, axis=d, keepdims=True)
+        a = _float(a)
+        ctx.kernel = a.size > 0 and _rows_kernel(a, d)
+        if ctx.kernel:
+            out = _fused.softmax_last(a, log=False)
+        elif a.size == 0:  # nothing to normalise (PyTorch returns the empty tensor)
+            out = a.copy()
+        else:  # the reference path
+            e = np.exp(a - np.amax(a, axis=d, keepdims=True))
+            out = e / np.sum(e, axis=d, keepdims=True)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (s,) = ctx.saved_tensors
+        if ctx.kernel and not _state.enabled:  # no graph of the backward wanted: the kernel, on arrays
+            return _wrap(_fused.softmax_last_backward(g.data, s.data, log=False))
         return s * (g - (g * s).sum(ctx.dim, keepdim=True))
 
 
 class LogSoftmax(Function):
+    """Log-softmax along ``dim``; over the last axis of float arrays, one kernel pass per row each way."""
+
     @staticmethod
     def forward(ctx, a, dim):
         (d,) = norm_dims(dim, a.ndim, "log_softmax")
         ctx.dim = d
-        m = np.amax(a, axis=d, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
-        shifted = a - m
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=d, keepdims=True))
+        a = _float(a)
+        ctx.kernel = a.size > 0 and _rows_kernel(a, d)
+        if ctx.kernel:
+            out = _fused.softmax_last(a, log=True)
+        elif a.size == 0:
+            out = a.copy()
+        else:  # the reference path
+            m = np.amax(a, axis=d, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0).astype(a.dtype)
+            shifted = a - m
+            out = shifted - np.log(np.sum(np.exp(shifted), axis=d, keepdims=True))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if ctx.kernel and not _state.enabled:
+            return _wrap(_fused.softmax_last_backward(g.data, out.data, log=True))
         return g - exp(out) * g.sum(ctx.dim, keepdim=True)
 
 
 # --------------------------------------------------------------------------- functional API
 
+@method
 def sum(input, dim=None, keepdim=False):
     return Sum.apply(input, dim=dim, keepdim=keepdim)
 
 
+@method
 def mean(input, dim=None, keepdim=False):
     return Mean.apply(input, dim=dim, keepdim=keepdim)
 
 
-def _correction(unbiased, correction):
+def _var_args(op, dim, unbiased, correction):
+    """(dim, correction) from PyTorch's two signatures: ``var(dim, unbiased, keepdim)`` and ``var(unbiased)``
+    (a bool first argument is ``unbiased``, not a dimension)."""
+    if isinstance(dim, (bool, np.bool_)):
+        if unbiased is not None:
+            raise TypeError(f"{op}: got unbiased twice (a bool as the first argument is unbiased, then "
+                            f"unbiased={unbiased!r})")
+        dim, unbiased = None, bool(dim)
     if correction is not None:
-        return correction
-    return 1 if unbiased is None or unbiased else 0
+        if unbiased is not None:
+            raise TypeError(f"{op}: pass either unbiased or correction, not both")
+        return dim, correction
+    return dim, 1 if unbiased is None or unbiased else 0
 
 
+@method
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Variance; ``correction=1`` (the default, like PyTorch) divides by N - 1."""
-    return Var.apply(input, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
+    """Variance; ``correction=1`` (the default, like PyTorch) divides by N - 1; ``var(False)`` or
+    ``unbiased=False`` by N."""
+    dim, correction = _var_args("var", dim, unbiased, correction)
+    return Var.apply(input, dim=dim, correction=correction, keepdim=keepdim)
 
 
+@method
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return Std.apply(input, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
+    """Standard deviation; arguments as in ``var``."""
+    dim, correction = _var_args("std", dim, unbiased, correction)
+    return Std.apply(input, dim=dim, correction=correction, keepdim=keepdim)
 
 
+@method
 def amax(input, dim=None, keepdim=False):
     return Amax.apply(input, dim=dim, keepdim=keepdim)
 
 
+@method
 def amin(input, dim=None, keepdim=False):
     return Amin.apply(input, dim=dim, keepdim=keepdim)
 
 
+@method
 def max(input, dim=None, keepdim=False):
     """``max(x)``: the largest value; ``max(x, dim)``: (values, indices); ``max(x, other)``: maximum."""
     if isinstance(dim, (Tensor, np.ndarray)):
@@ -284,6 +368,7 @@ def max(input, dim=None, keepdim=False):
     return _MaxResult(*MaxDim.apply(input, dim, keepdim=keepdim))
 
 
+@method
 def min(input, dim=None, keepdim=False):
     if isinstance(dim, (Tensor, np.ndarray)):
         from .elementwise import minimum
@@ -294,16 +379,39 @@ def min(input, dim=None, keepdim=False):
     return _MinResult(*MinDim.apply(input, dim, keepdim=keepdim))
 
 
+@method
 def logsumexp(input, dim, keepdim=False):
     return Logsumexp.apply(input, dim=dim, keepdim=keepdim)
 
 
-def softmax(input, dim):
-    return Softmax.apply(input, dim)
+@method
+@functional
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``exp(x) / sum(exp(x))`` along ``dim`` (required, as in PyTorch's recommended use).
+
+    ``dtype``: cast the input to it first (PyTorch's way to get a float64 softmax of float32 logits).
+    """
+    if dim is None:
+        raise TypeError("softmax: pass dim explicitly (e.g. dim=1 for (N, C) logits)")
+    return Softmax.apply(_cast_to(input, _stacklevel, dtype), dim)
 
 
-def log_softmax(input, dim):
-    return LogSoftmax.apply(input, dim)
+@method
+@functional
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``log(softmax(x))`` along ``dim`` (required), computed stably; ``dtype`` casts the input first."""
+    if dim is None:
+        raise TypeError("log_softmax: pass dim explicitly (e.g. dim=1 for (N, C) logits)")
+    return LogSoftmax.apply(_cast_to(input, _stacklevel, dtype), dim)
+
+
+def _cast_to(input, stacklevel, dtype):
+    if dtype is None and not isinstance(stacklevel, int):  # x.softmax(dim, dtype): the method's order
+        dtype = stacklevel
+    if dtype is None:
+        return input
+    from .elementwise import cast
+    return cast(input if isinstance(input, Tensor) else Tensor(input), dtype)
 
 
 def _arg(fn, name, input, dim, keepdim):
@@ -319,21 +427,33 @@ def _arg(fn, name, input, dim, keepdim):
     return _wrap(fn(a, axis=d, keepdims=keepdim).astype(np.int64))
 
 
+@method
 def argmax(input, dim=None, keepdim=False):
     """Index of the first maximum (flattened when ``dim`` is None)."""
     return _arg(np.argmax, "argmax", input, dim, keepdim)
 
 
+@method
 def argmin(input, dim=None, keepdim=False):
     return _arg(np.argmin, "argmin", input, dim, keepdim)
 
 
+def _truth(fn, name, input, dim, keepdim):
+    a = input.data if isinstance(input, Tensor) else np.asarray(input)
+    axis = None if dim is None else norm_dims(dim, a.ndim, name)
+    if a.ndim == 0:  # dim 0 of a 0-d tensor is the tensor itself (PyTorch)
+        axis = None
+    return _wrap(np.asarray(fn(a, axis=axis, keepdims=keepdim and a.ndim > 0)))
+
+
+@method
 def all(input, dim=None, keepdim=False):
-    a = input.data if isinstance(input, Tensor) else np.asarray(input)
-    return _wrap(np.all(a, axis=None if dim is None else norm_dims(dim, a.ndim, "all"), keepdims=keepdim))
+    """Whether every element (along ``dim``) is true (non-zero)."""
+    return _truth(np.all, "all", input, dim, keepdim)
 
 
+@method
 def any(input, dim=None, keepdim=False):
-    a = input.data if isinstance(input, Tensor) else np.asarray(input)
-    return _wrap(np.any(a, axis=None if dim is None else norm_dims(dim, a.ndim, "any"), keepdims=keepdim))
+    """Whether some element (along ``dim``) is true (non-zero)."""
+    return _truth(np.any, "any", input, dim, keepdim)
 

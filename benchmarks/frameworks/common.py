@@ -41,6 +41,7 @@ _ELEMENTWISE = {
     "exp": lambda x: x.exp(),
     "tanh": lambda x: x.tanh(),
     "sigmoid": lambda x: x.sigmoid(),
+    "erf": lambda x: x.erf(),
 }
 
 _REDUCTIONS = {
@@ -59,6 +60,10 @@ def build(ad, case, a):
         return _train_step(ad, case, a)
     if kind == "overhead":
         return _overhead(ad, p, a)
+    if kind == "optim_step":
+        return _optim_step(ad, case, a)
+    if kind == "train_epoch":
+        return _train_epoch(ad, case, a)
 
     if kind in ("conv2d", "conv1d", "conv_transpose2d"):
         fn = ad.op(kind)
@@ -92,10 +97,15 @@ def build(ad, case, a):
         names, call = ("a", "b"), (lambda x, w: x @ w)
         grads_of, out_names = ((0, 1) if mode == "fwdbwd" else ()), {0: "da", 1: "db"}
     elif kind == "elementwise":
-        f = _ELEMENTWISE[p["op"]]
+        f = _ELEMENTWISE[p["op"]] if p["op"] in _ELEMENTWISE else ad.op(p["op"])  # gelu: nn.functional
         names = ("x", "w") if p["op"] in ("add", "mul") else ("x",)
         call = f
         grads_of, out_names = (tuple(range(len(names))) if mode == "fwdbwd" else ()), {0: "dx", 1: "dw"}
+    elif kind == "cross_entropy":
+        fn = ad.op("cross_entropy")
+        labels = ad.T(a["labels"])
+        names, call = ("x",), (lambda x: fn(x, labels))
+        grads_of, out_names = ((0,) if mode == "fwdbwd" else ()), {0: "dx"}
     elif kind == "reduction":
         f, d = _REDUCTIONS[p["op"]], p["dim"]
         names, call = ("x",), (lambda x: f(x, d))
@@ -137,12 +147,68 @@ def _overhead(ad, p, a):
     x = ad.T(a["x"], requires_grad=True)
     w = ad.T(a["w"], requires_grad=True)
     g = ad.T(a["gy"])
+    prof = ad.start_profiler() if p.get("profiler") else None  # records until the process ends
 
-    def run():
+    def run(prof=prof):
         y = x * w
         y.backward(g)
         return y
     return run, lambda y: {"y": ad.A(y), "dx": ad.A(x.grad), "dw": ad.A(w.grad)}
+
+
+def _optim_step(ad, case, a):
+    from ..cases import ADAM
+    k = case.p["tensors"]
+    params = [ad.nn.Parameter(ad.T(a[f"p{i}"])) for i in range(k)]
+    for i, p in enumerate(params):
+        p.grad = ad.T(a[f"g{i}"])
+    opt = ad.optim.Adam(params, **ADAM)
+
+    def run():
+        opt.step()
+        return params
+    return run, lambda ps: {f"p{i}": ad.A(p).copy() for i, p in enumerate(ps)}
+
+
+def _model(ad, case, a):
+    spec = M.MODELS[case.p["model"]]
+    nn = ad.nn
+    missing = [f"nn.{n}" for n in M.required_nn_names(spec) if not hasattr(nn, n)]
+    if missing:
+        raise Unavailable(f"{case.p['model']} needs {', '.join(missing)}, not there yet")
+    net = M.build_module(spec, nn)
+    if case.dtype == "float64":
+        net = net.double()
+    named = dict(net.named_parameters())
+    init = {k[6:]: v for k, v in a.items() if k.startswith("param:")}
+    if set(named) != set(init):
+        raise RuntimeError(f"parameter names differ from the model declaration: {sorted(named)} vs {sorted(init)}")
+    for name, param in named.items():
+        ad.load_param(param, init[name])
+    return net, named
+
+
+def _train_epoch(ad, case, a):
+    """Shuffled mini-batches (one fixed permutation, the same in every framework), Adam, one epoch."""
+    from ..cases import ADAM
+    net, named = _model(ad, case, a)
+    opt = ad.optim.Adam(list(named.values()), **ADAM)
+    loss_fn = ad.nn.CrossEntropyLoss()
+    X, Y, perm, batch = a["X"], a["Y"], a["perm"], case.p["batch"]
+
+    def run():
+        first = None
+        for i in range(0, len(perm), batch):
+            idx = perm[i:i + batch]
+            xb, yb = ad.T(X[idx]), ad.T(Y[idx])
+            opt.zero_grad()
+            loss = loss_fn(net(xb), yb)
+            loss.backward()
+            opt.step()
+            if first is None:
+                first = loss
+        return first
+    return run, lambda loss: {"first_loss": np.asarray(ad.A(loss))}
 
 
 def _train_step(ad, case, a):

@@ -41,6 +41,12 @@ class _Adapter:
         with torch.no_grad():
             param.copy_(torch.from_numpy(np.ascontiguousarray(arr)))
 
+    @staticmethod
+    def start_profiler():
+        prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+        prof.start()
+        return prof
+
 
 _ad = _Adapter()
 
