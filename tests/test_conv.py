@@ -573,7 +573,7 @@ def _p(stride=1, padding=1, dilation=1, groups=1):
     ((2, 32, 8, 8), (32, 32, 3, 3), _p(dilation=2), ("direct", "direct", "direct")),
     ((2, 64, 8, 8), (64, 16, 3, 3), _p(groups=4), ("direct", "direct", "direct")),
     ((2, 64, 8, 8), (64, 64, 3, 3), _p(), ("direct", "direct", "nhwc")),            # 64 in: GEMM dw faster
-    ((2, 64, 8, 8), (128, 64, 3, 3), _p(stride=2), ("direct", "nhwc", "nhwc")),    # strided dx: GEMM faster
+    ((2, 64, 8, 8), (128, 64, 3, 3), _p(stride=2), ("direct", "direct", "nhwc")),  # 64 in: GEMM dw faster
     ((2, 6, 14, 14), (16, 6, 5, 5), _p(padding=0), ("direct", "planar_s1", "direct")),  # 6 input channels
     ((2, 3, 32, 32), (32, 3, 3, 3), _p(), ("planar_s1",) * 3),                     # reduction 27: GEMM as fast
     ((2, 1, 28, 28), (6, 1, 5, 5), _p(padding=2), ("planar_s1",) * 3),             # 6 output channels

@@ -76,11 +76,11 @@ ROUTES = {
                  "channels-last memory or over a row on NCHW memory, in the input's layout; a strided input "
                  "gradient is scattered in NCHW memory (kernels/depthwise.py, ops/_conv_direct.py: dw_*)",
     "direct": "a register tile of 16 output channels x 6 pixels (explicit 8-lane vectors), any input layout, "
-              "channels-last output, taken where it measured faster than GEMM (``_direct``): the forward and "
-              "the stride-1 input gradient when the map's output channels per group fill the 16-lane tiles and "
-              "its reduction (channels x taps) is at least _DIRECT_MIN_K; the weight gradient likewise, and "
-              "at most _DIRECT_MAX_CIG input channels per group "
-              "(kernels/conv_direct.py, ops/_conv_direct.py: direct_*)",
+              "channels-last output; taken where it measured faster than GEMM (``_direct``): a map whose output "
+              "channels per group fill the 16-lane tiles and whose reduction (channels x taps) is at least "
+              "_DIRECT_MIN_K, and for the weight gradient at most _DIRECT_MAX_CIG input channels per group; a "
+              "strided input gradient runs one pass per output phase (kernels/conv_direct.py, "
+              "ops/_conv_direct.py: direct_*)",
     "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
                  "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted "
                  "(kernels/conv.py: *_planar_s1)",
@@ -92,7 +92,7 @@ ROUTES = {
 
 
 _DIRECT_MIN_K = 64    # direct kernel from this reduction length per group (3->32 3x3, K = 27: GEMM as fast)
-_DIRECT_MAX_CIG = 32  # direct weight gradient up to this many input channels per group (64: GEMM 6-13% faster)
+_DIRECT_MAX_CIG = 32  # direct weight gradient up to this many input channels per group (64: GEMM faster in some runs)
 
 
 def _fills_tiles(n):
@@ -107,8 +107,8 @@ def _direct(kind, w_shape, p):
     Cog = Co // p.groups
     if kind == "forward":
         return _fills_tiles(Cog) and Cig * KH * KW >= _DIRECT_MIN_K
-    if kind == "input":  # a direct conv of gy: Cog channels in, Cig out; strided: slower than GEMM
-        return p.stride == (1, 1) and _fills_tiles(Cig) and Cog * KH * KW >= _DIRECT_MIN_K
+    if kind == "input":  # a direct conv of gy (Cog channels in, Cig out), all phases of a stride in one call
+        return _fills_tiles(Cig) and Cog * KH * KW >= _DIRECT_MIN_K
     return _fills_tiles(Cog) and Cig * KH * KW >= _DIRECT_MIN_K and Cig <= _DIRECT_MAX_CIG
 
 
