@@ -585,6 +585,8 @@ def test_route_table(shape, w_shape, p, expected, monkeypatch):
     got = tuple(conv_mod._route(kind, x, w_shape, p) for kind in ("forward", "input", "weight"))
     assert got == expected
     assert set(got) <= set(conv_mod.ROUTES)
+    small = {conv_mod._route(kind, x, w_shape, p, serial=True) for kind in ("forward", "input", "weight")}
+    assert small <= {"planar_s1", "planar", "nhwc", "depthwise"}  # small convs: direct packing costs more
     monkeypatch.setenv("AUTOGRAD_CORE_CONV_ROUTES", "gemm")
     assert {conv_mod._route(kind, x, w_shape, p) for kind in ("forward", "input", "weight")} <= {
         "planar_s1", "planar", "nhwc"}

@@ -47,7 +47,7 @@ def test_conv_routes_are_logged_and_listed(make_x, C, stride, route):
 
 @pytest.mark.parametrize("C, Co, groups, route", [(16, 16, 1, "direct"), (8, 8, 8, "depthwise")])
 def test_direct_and_depthwise_conv_routes_are_logged_and_listed(C, Co, groups, route):
-    x = _nchw((2, C, 9, 9))
+    x = _nchw((8, C, 24, 24))  # large enough for the direct route (small convs stay on GEMM)
     w = _nchw((Co, C // groups, 3, 3), seed=1)
     with log_routes() as taken:
         F.conv2d(x, w, padding=1, groups=groups).sum().backward()

@@ -112,17 +112,18 @@ def _direct(kind, w_shape, p):
     return _fills_tiles(Cog) and Cig * KH * KW >= _DIRECT_MIN_K and Cig <= _DIRECT_MAX_CIG
 
 
-def _route(kind, a, w_shape, p):
+def _route(kind, a, w_shape, p, serial=False):
     """The ``ROUTES`` key for map ``kind`` ('forward', 'input' or 'weight') of a conv with weight shape
     ``w_shape`` (Co, Cig, KH, KW) and settings ``p``, reading ``a`` (the input for the forward, else the
-    output gradient)."""
+    output gradient). A ``serial`` (small) map stays on GEMM: the direct route's packing in Python
+    costs more than it saves there (LeNet-5 at batch 1: 1.28x the GEMM step)."""
     Co, Cig = w_shape[0], w_shape[1]
     G = p.groups
     forced = _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES")  # "gemm" or "direct": for tests and comparisons
     if forced != "gemm":
         if G > 1 and Cig == 1 and Co == G:
             return "depthwise"
-        if forced == "direct" or _direct(kind, w_shape, p):
+        if forced == "direct" or (not serial and _direct(kind, w_shape, p)):
             return "direct"
     if _planar(a, Cig * G):
         return "planar_s1" if p.stride == (1, 1) else "planar"
@@ -205,7 +206,7 @@ def _forward(x, w, b, p, OH, OW):
     bias = np.zeros(0, cdt) if b is None else np.ascontiguousarray(b, dtype=cdt)
     N = x.shape[0]
     nthreads, serial = _threads.plan(flops=_flops(N, Co, OH, OW, Cig, KH, KW))
-    route = _route("forward", x, w.shape, p)
+    route = _route("forward", x, w.shape, p, serial)
     run = partial(_kernel, "conv2d forward", route, (x.shape, w.shape), serial)
     if route in _MODULES:
         fwd = _D.dw_forward if route == "depthwise" else _D.direct_forward
@@ -240,7 +241,7 @@ def _input_grad(gy, w, p, H, W):
     Co, Cig, KH, KW = w.shape
     cdt, odt = compute_dtype("conv_transpose2d", gy, w)
     nthreads, serial = _threads.plan(flops=_flops(gy.shape[0], Co, gy.shape[2], gy.shape[3], Cig, KH, KW))
-    route = _route("input", gy, w.shape, p)
+    route = _route("input", gy, w.shape, p, serial)
     run = partial(_kernel, "conv2d input grad", route, (gy.shape, w.shape), serial)
     if route in _MODULES:
         igrad = _D.dw_input_grad if route == "depthwise" else _D.direct_input_grad
@@ -277,7 +278,7 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     cdt, odt = compute_dtype("conv2d weight gradient", x, gy)
     N, C, Co = x.shape[0], x.shape[1], gy.shape[1]
     nthreads, serial = _threads.plan(flops=_flops(N, Co, gy.shape[2], gy.shape[3], C // G, KH, KW))
-    route = _route("weight", gy, (Co, C // G, KH, KW), p)
+    route = _route("weight", gy, (Co, C // G, KH, KW), p, serial)
     run = partial(_kernel, "conv2d weight grad", route, (x.shape, gy.shape), serial)
     if route in _MODULES:
         wgrad = _D.dw_weight_grad if route == "depthwise" else _D.direct_weight_grad
@@ -373,7 +374,9 @@ class Conv2d(Function):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         p, xs = ctx.p, ctx.xs
-        if need[0] and need[1] and _route("input", g.data, w.shape, p) == "planar_s1":
+        N, Co, OH, OW = g.shape
+        small = _threads.small(flops=_flops(N, Co, OH, OW, *w.shape[1:]))
+        if need[0] and need[1] and _route("input", g.data, w.shape, p, small) == "planar_s1":
             # both gradients in one pass over g (one kernel launch)
             if need[2]:
                 return Conv2dBackward.apply(x, g, w, p, True)
