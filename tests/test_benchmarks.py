@@ -164,3 +164,13 @@ def test_import_startup_case(tmp_path):
     res = json.loads(out.read_text())["cases"][0]["results"]["ours"]
     assert res["status"] == "ok" and 0 < res["median"] < 30
     assert res["startup"]["numba_imported"] is False  # importing the package must not load Numba
+
+
+def test_train_step_case_matches_the_numpy_model(tmp_path):
+    # the LeNet-5 step: our framework checked against benchmarks/models.py's hand-written numpy
+    # forward, backward and SGD step before it is timed (the check failing makes the case ERROR)
+    out = tmp_path / "run.json"
+    r = bench("--preset", "tiny", "-k", "lenet5", "-k", "step", "--json", str(out), *QUICK)
+    assert r.returncode == 0, r.stdout + r.stderr
+    cases = [c for c in json.loads(out.read_text())["cases"] if c["case"]["kind"] == "train_step"]
+    assert cases and all(c["results"]["ours"]["status"] == "ok" for c in cases), r.stdout

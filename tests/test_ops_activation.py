@@ -189,7 +189,7 @@ ALL = {
     "hardtanh": F.hardtanh, "relu6": F.relu6, "logsigmoid": F.logsigmoid, "softmin": lambda x: F.softmin(x, 0),
     "selu": F.selu, "celu": F.celu, "softsign": F.softsign, "tanhshrink": F.tanhshrink,
     "threshold": lambda x: F.threshold(x, 0.5, -1), "softshrink": F.softshrink, "glu": lambda x: F.glu(x, 0),
-    "prelu": lambda x: F.prelu(x, ag.tensor([0.25])), "rrelu": F.rrelu,
+    "prelu": lambda x: F.prelu(x, ag.tensor([0.25], dtype=x.dtype)), "rrelu": F.rrelu,
 }
 
 

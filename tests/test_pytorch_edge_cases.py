@@ -82,7 +82,12 @@ def test_ops_whose_result_is_an_integer_keep_integers():
     (lambda: nn.ConvTranspose2d(1, 2, 3), (1, 1, 5, 5)),
     (lambda: nn.BatchNorm1d(3), (4, 3)),
     (lambda: nn.BatchNorm2d(1), (2, 1, 3, 3)),
-], ids=["linear", "conv2d", "conv1d", "conv_transpose2d", "batch_norm1d", "batch_norm2d"])
+    (lambda: nn.LayerNorm(3), (2, 3)),
+    (lambda: nn.GroupNorm(1, 2), (2, 2, 3)),
+    (lambda: nn.InstanceNorm2d(2, affine=True, track_running_stats=True), (2, 2, 3, 3)),
+    (lambda: nn.PReLU(), (2, 3)),
+], ids=["linear", "conv2d", "conv1d", "conv_transpose2d", "batch_norm1d", "batch_norm2d", "layer_norm",
+        "group_norm", "instance_norm", "prelu"])
 def test_a_float64_input_to_a_float32_layer_is_an_error_naming_both_dtypes_and_the_fix(layer, shape):
     m = layer()
     x = np.random.default_rng(0).standard_normal(shape)
@@ -91,8 +96,17 @@ def test_a_float64_input_to_a_float32_layer_is_an_error_naming_both_dtypes_and_t
         m(ag.tensor(x))
     assert m(ag.tensor(x.astype(np.float32))).dtype == np.float32        # the fixes work
     assert m.double()(ag.tensor(x)).dtype == np.float64
-    with pytest.raises(TypeError, match=r"input is int64 but \w+ is float64; convert the input with x\.double\(\)"):
+    # an int input: the layer's dtype check, or (norms, prelu) the float-input check before it
+    with pytest.raises(TypeError, match=r"input is int64 but \w+ is float64; convert the input with x\.double\(\)|"
+                                        r"floating-point (tensor|input), got dtype int64; convert it with \.float\(\)"):
         m(ag.tensor(x.astype(np.int64)))
+
+
+def test_bilinear_refuses_a_float64_input_to_its_float32_weight():
+    m = nn.Bilinear(2, 3, 4)
+    with pytest.raises(TypeError, match="input is float64 but weight is float32"):
+        m(ag.randn(5, 2, dtype=ag.float64), ag.randn(5, 3, dtype=ag.float64))
+    assert m(ag.randn(5, 2), ag.randn(5, 3)).dtype == np.float32
 
 
 def test_the_lecture_correlate2d_still_promotes_a_float64_kernel():

@@ -21,7 +21,7 @@ from .. import _threads
 from ..function import Function, ShapeError, is_grad_enabled
 from ..random import get_rng
 from ..tensor import Tensor
-from ._common import array_of, as_tensor
+from ._common import array_of, as_tensor, check_dtypes
 from ._declare import functional, method
 from .elementwise import (Elu, Mask, Mul, Where, _dense_order, _sigmoid, abs as _abs, cast, exp, leaky_relu, sigmoid,
                           softplus, tanh)
@@ -412,6 +412,7 @@ def prelu(input, weight):
     (for a 1-D input, its only dimension counts as the channels).
     """
     _floating("prelu", input)
+    check_dtypes("prelu", input, weight)
     x, w = as_tensor(input), as_tensor(weight)
     if w.ndim > 1:
         raise ShapeError(f"prelu: weight must be 0-D or 1-D, got shape {tuple(w.shape)}")

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..function import Function, ShapeError
 from ..tensor import Tensor
-from ._common import array_of, as_tensor, shape_of
+from ._common import array_of, as_tensor, check_dtypes, shape_of
 from ._declare import functional
 from .elementwise import Mask
 
@@ -130,6 +130,7 @@ def bilinear(input1, input2, weight, bias=None):
     summed over ``j``.
     """
     op = "bilinear"
+    check_dtypes(op, input1, weight, bias, input2=input2)
     a, b, w = as_tensor(input1), as_tensor(input2), as_tensor(weight)
     if w.ndim != 3:
         raise ShapeError(f"{op}: weight must be 3-D (out_features, in1_features, in2_features), got {tuple(w.shape)}")

@@ -345,6 +345,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                          f"of shape {x.shape}")
     _check_param(op, "weight", weight, ns)
     _check_param(op, "bias", bias, ns)
+    check_dtypes(op, input, weight, bias)
     out = Standardize.apply(input, tuple(range(x.ndim - k, x.ndim)), eps)
     return _affine(out, weight, bias)
 
@@ -365,6 +366,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                          f"(input shape {x.shape})")
     _check_param(op, "weight", weight, (c,))
     _check_param(op, "bias", bias, (c,))
+    check_dtypes(op, input, weight, bias)
     grouped = as_tensor(input).reshape(n, int(num_groups), x.size // max(n * num_groups, 1))
     out = Standardize.apply(grouped, (2,), eps).reshape(x.shape)
     return _affine(out, None if weight is None else _channel_view(weight, x.ndim),
@@ -391,6 +393,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     for name, v in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         _check_param(op, name, v, (c,))
+    check_dtypes(op, input, weight, bias, running_mean=running_mean, running_var=running_var)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: running_mean and running_var are needed when use_input_stats=False")

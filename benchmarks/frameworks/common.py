@@ -212,22 +212,11 @@ def _train_epoch(ad, case, a):
 
 
 def _train_step(ad, case, a):
-    p = case.p
-    spec = M.MODELS[p["model"]]
     nn, optim = ad.nn, ad.optim
-    missing = [f"nn.{n}" for n in M.required_nn_names(spec) if not hasattr(nn, n)]
-    missing += [] if hasattr(optim, "SGD") else ["optim.SGD"]
-    if missing:
-        raise Unavailable(f"{p['model']} needs {', '.join(missing)}, not there yet")
-    net = M.build_module(spec, nn)
-    if case.dtype == "float64":
-        net = net.double()
-    named = dict(net.named_parameters())
+    if not hasattr(optim, "SGD"):
+        raise Unavailable(f"{case.p['model']} needs optim.SGD, not there yet")
+    net, named = _model(ad, case, a)
     init = {k[6:]: v for k, v in a.items() if k.startswith("param:")}
-    if set(named) != set(init):
-        raise RuntimeError(f"parameter names differ from the model declaration: {sorted(named)} vs {sorted(init)}")
-    for name, param in named.items():
-        ad.load_param(param, init[name])
     opt = optim.SGD(list(named.values()), lr=M.LR, momentum=M.MOMENTUM)
     loss_fn = nn.CrossEntropyLoss()
     x = ad.T(a["x"])
