@@ -77,8 +77,10 @@ def resnet_cifar():
     cases += [
         _conv((64, 64, 32, 32), (128, 3, 3), stride=2, padding=1, label="64->128 k3 s2"),
         _conv((64, 16, 32, 32), (16, 3, 3), padding=1, label="ResNet-8 layer1"),
+        _conv((64, 32, 16, 16), (32, 3, 3), padding=1, label="ResNet stage 2"),
         _conv((64, 16, 32, 32), (32, 1, 1), stride=2, label="1x1 downsample"),
         _conv((64, 64, 32, 32), (64, 3, 3), padding=1, groups=64, label="depthwise k3"),
+        _conv((64, 64, 32, 32), (64, 3, 3), padding=1, groups=4, label="grouped k3"),
         _conv((64, 32, 32, 32), (32, 3, 3), padding=2, dilation=2, label="dilated k3"),
         make_case("conv1d", shape=(64, 64, 256), kernel=(64, 3), padding=1, label="conv1d"),
         make_case("conv_transpose2d", shape=(64, 64, 16, 16), kernel=(32, 4, 4), stride=2, padding=1,

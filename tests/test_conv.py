@@ -7,12 +7,15 @@ gradient is an einsum over the same slices. Gradients are also checked against
 finite differences (gradcheck) and, through the double backward, gradgradcheck.
 """
 
+import contextlib
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
 import autograd_core as ag
-from autograd_core.ops import conv as conv_mod
+from autograd_core.ops import conv as conv_mod, log_routes
 
 
 # --------------------------------------------------------------------------- references
@@ -484,3 +487,160 @@ def test_error_wrong_ranks_and_bias():
 def test_error_output_padding_too_large():
     _raises(["output_padding", "stride"],
             lambda: ag.conv_transpose2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 3, 3)), stride=2, output_padding=2))
+
+
+# --------------------------------------------------------------------------- routes: direct and depthwise kernels
+
+@st.composite
+def routed_cases(draw):
+    """Channel counts that the direct route takes (>= 12 per group) or the depthwise one (groups = channels)."""
+    depthwise = draw(st.booleans())
+    if depthwise:
+        groups = draw(st.sampled_from([2, 5, 17]))
+        Cig = Cog = 1
+    else:
+        groups = draw(st.integers(1, 2))
+        Cig, Cog = draw(st.sampled_from([3, 12, 16])), draw(st.sampled_from([5, 16, 24]))
+    N = draw(st.integers(1, 2))
+    KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    kind = draw(st.sampled_from(["int", "pair", "same", "valid"]))
+    if kind == "same":
+        stride = (1, 1)
+    padding = {"int": draw(st.integers(0, 2)), "pair": (draw(st.integers(0, 2)), draw(st.integers(0, 2)))}.get(kind, kind)
+    pads = conv_mod._conv_setup("t", (N, Cig * groups, 9, 9), (Cog * groups, Cig, KH, KW), stride, padding,
+                                dil, groups)[1]
+    minH = max(1, dil[0] * (KH - 1) + 1 - sum(pads[0]))
+    minW = max(1, dil[1] * (KW - 1) + 1 - sum(pads[1]))
+    H = draw(st.integers(minH, max(minH, 6)))
+    W = draw(st.integers(minW, max(minW, 6)))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    x = rng.standard_normal((N, Cig * groups, H, W))
+    w = rng.standard_normal((Cog * groups, Cig, KH, KW))
+    b = rng.standard_normal(Cog * groups) if draw(st.booleans()) else None
+    return x, w, b, dict(stride=stride, padding=padding, dilation=dil, groups=groups), pads
+
+
+@contextlib.contextmanager
+def _forced_routes(route):
+    """AUTOGRAD_CORE_CONV_ROUTES=route inside the block (usable under Hypothesis, unlike monkeypatch)."""
+    old = os.environ.get("AUTOGRAD_CORE_CONV_ROUTES")
+    os.environ["AUTOGRAD_CORE_CONV_ROUTES"] = route
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["AUTOGRAD_CORE_CONV_ROUTES"]
+        else:
+            os.environ["AUTOGRAD_CORE_CONV_ROUTES"] = old
+
+
+@given(routed_cases(), st.booleans(), st.sampled_from([np.float64, np.float32]))
+def test_direct_and_depthwise_routes_match_the_reference(case, channels_last, dtype):
+    """Every map on the direct kernel (forced: the default table takes it only where it is faster) or the
+    depthwise one, against the float64 numpy reference."""
+    x, w, b, kw, pads = case
+    x, w = x.astype(dtype), w.astype(dtype)
+    b = None if b is None else b.astype(dtype)
+    xt = ag.from_numpy(_channels_last(x) if channels_last else x).requires_grad_()
+    wt = ag.tensor(w, requires_grad=True)
+    bt = ag.tensor(b, requires_grad=True) if b is not None else None
+    with _forced_routes("direct"), log_routes() as taken:
+        y = ag.conv2d(xt, wt, bt, **kw)
+        gy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+        y.backward(_channels_last(gy) if channels_last else gy)
+    assert {r.route for r in taken} == {"depthwise" if kw["groups"] == x.shape[1] else "direct"}
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    want = conv_ref(x64, w64, None if b is None else b.astype(np.float64), kw["stride"], pads, kw["dilation"],
+                    kw["groups"])
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.data, want, rtol=tol, atol=tol)
+    dx, dw, db = conv_grads_ref(x64, w64, gy.astype(np.float64), kw["stride"], pads, kw["dilation"], kw["groups"])
+    np.testing.assert_allclose(xt.grad.data, dx, rtol=tol, atol=tol)
+    np.testing.assert_allclose(wt.grad.data, dw, rtol=tol, atol=tol)
+    if b is not None:
+        np.testing.assert_allclose(bt.grad.data, db, rtol=tol, atol=tol)
+
+
+def _p(stride=1, padding=1, dilation=1, groups=1):
+    return conv_mod.ConvParams(stride, stride, padding, padding, dilation, dilation, groups)
+
+
+@pytest.mark.parametrize("shape,w_shape,p,expected", [
+    ((2, 16, 8, 8), (16, 16, 3, 3), _p(), ("direct", "direct", "direct")),
+    ((2, 32, 8, 8), (32, 32, 3, 3), _p(dilation=2), ("direct", "direct", "direct")),
+    ((2, 64, 8, 8), (64, 16, 3, 3), _p(groups=4), ("direct", "direct", "direct")),
+    ((2, 64, 8, 8), (64, 64, 3, 3), _p(), ("direct", "direct", "nhwc")),            # 64 in: GEMM dw faster
+    ((2, 64, 8, 8), (128, 64, 3, 3), _p(stride=2), ("direct", "direct", "nhwc")),  # 64 in: GEMM dw faster
+    ((2, 6, 14, 14), (16, 6, 5, 5), _p(padding=0), ("direct", "planar_s1", "direct")),  # 6 input channels
+    ((2, 3, 32, 32), (32, 3, 3, 3), _p(), ("planar_s1",) * 3),                     # reduction 27: GEMM as fast
+    ((2, 1, 28, 28), (6, 1, 5, 5), _p(padding=2), ("planar_s1",) * 3),             # 6 output channels
+    ((2, 8, 8, 8), (8, 1, 3, 3), _p(groups=8), ("depthwise",) * 3),
+    ((2, 8, 8, 8), (8, 1, 3, 3), _p(stride=2, groups=8), ("depthwise",) * 3),
+])
+def test_route_table(shape, w_shape, p, expected, monkeypatch):
+    x = np.zeros(shape)
+    got = tuple(conv_mod._route(kind, x, w_shape, p) for kind in ("forward", "input", "weight"))
+    assert got == expected
+    assert set(got) <= set(conv_mod.ROUTES)
+    small = {conv_mod._route(kind, x, w_shape, p, serial=True) for kind in ("forward", "input", "weight")}
+    assert small <= {"planar_s1", "planar", "nhwc", "depthwise"}  # small convs: direct packing costs more
+    monkeypatch.setenv("AUTOGRAD_CORE_CONV_ROUTES", "gemm")
+    assert {conv_mod._route(kind, x, w_shape, p) for kind in ("forward", "input", "weight")} <= {
+        "planar_s1", "planar", "nhwc"}
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_direct_route_agrees_with_the_gemm_route(channels_last, monkeypatch):
+    """The same float32 conv through both routes (the GEMM route is the reference path)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 16, 9, 7)).astype(np.float32)
+    w = rng.standard_normal((32, 8, 3, 3)).astype(np.float32)
+    gy = rng.standard_normal((3, 32, 9, 7)).astype(np.float32)
+    assert conv_mod._route("forward", x, w.shape, _p(groups=2)) == "direct"
+    out = []
+    for forced in ("direct", "gemm"):
+        monkeypatch.setenv("AUTOGRAD_CORE_CONV_ROUTES", forced)
+        xt = ag.from_numpy(_channels_last(x) if channels_last else x).requires_grad_()
+        wt = ag.tensor(w, requires_grad=True)
+        y = ag.conv2d(xt, wt, None, padding=1, dilation=(1, 1), groups=2)
+        y.backward(gy)
+        out.append((y.data, xt.grad.data, wt.grad.data))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=(1, 0), dilation=(1, 2))])
+def test_direct_route_gradcheck_and_gradgradcheck(kw, monkeypatch):
+    monkeypatch.setenv("AUTOGRAD_CORE_CONV_ROUTES", "direct")
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((1, 12, 4, 4)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((12, 12, 2, 2)) / 4, requires_grad=True)
+    b = ag.tensor(rng.standard_normal(12), requires_grad=True)
+
+    def f(x, w, b):
+        return ag.conv2d(x, w, b, **kw)
+
+    with log_routes() as taken:
+        assert ag.gradcheck(f, (x, w, b))
+        assert ag.gradgradcheck(f, (x, w, b))
+    assert {r.route for r in taken} == {"direct"}
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_depthwise_route_gradcheck_and_gradgradcheck(channels_last, stride):
+    rng = np.random.default_rng(0)
+    xa = rng.standard_normal((2, 3, 5, 5))
+    x = ag.from_numpy(_channels_last(xa) if channels_last else xa).requires_grad_()
+    w = ag.tensor(rng.standard_normal((3, 1, 3, 3)), requires_grad=True)
+    b = ag.tensor(rng.standard_normal(3), requires_grad=True)
+
+    def f(x, w, b):
+        return ag.conv2d(x, w, b, stride=stride, padding=1, groups=3)
+
+    assert _is_channels_last(f(x, w, b).data) == channels_last  # the depthwise kernels keep the layout
+    assert ag.gradcheck(f, (x, w, b))
+    assert ag.gradgradcheck(f, (x, w, b))

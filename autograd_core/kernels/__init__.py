@@ -1,7 +1,10 @@
 """Numba kernels: pure functions on ndarrays, no autograd knowledge.
 
 ``conv``: 2-D cross-correlation forward, input gradient and weight gradient
-(im2col + GEMM, channels-last and planar variants); ``pool``: max and average
+(im2col + GEMM, channels-last and planar variants); ``conv_direct``: the same
+maps as direct convolutions on register tiles (16 output channels x 6
+pixels); ``depthwise``: depthwise convolutions as per-channel stencils;
+``simd``: the short-vector intrinsics those two are written with; ``pool``: max and average
 pooling forward and backward; ``elementwise``: ReLU and masked selects on
 large arrays, and the parallel add; ``norm``: batch normalisation's
 statistics, affine map and backward sums; ``rows``: softmax, log-softmax,
@@ -37,7 +40,7 @@ def loaded():
 
 
 def load(name):
-    """The kernel module ``name`` ('conv', 'pool', 'elementwise', 'norm', 'special', ...), threads configured first.
+    """The kernel module ``name`` ('conv', 'conv_direct', 'depthwise', 'pool', 'norm', ...), threads configured first.
 
     In a process forked after the kernels were loaded, a view of the module whose
     parallel kernels are their serial twins (see the module docstring).

@@ -24,6 +24,7 @@ change layout.
 
 from __future__ import annotations
 
+import os as _os
 from functools import partial
 from typing import NamedTuple
 
@@ -33,7 +34,7 @@ from .. import _threads
 from ..function import Function, ShapeError
 from ..tensor import Tensor
 from ..kernels import load as _load_kernels
-from . import _routes
+from . import _conv_direct as _D, _routes
 from ._common import as_tensor, check_dtypes, compute_dtype, nchw_view, ntuple, shape_of, to_nhwc
 from ._declare import functional
 
@@ -64,11 +65,22 @@ class ConvParams(NamedTuple):
 # --------------------------------------------------------------------------- kernel routes
 
 # Each of the three maps (forward, input gradient, weight gradient) runs one of
-# these kernel routes, chosen by ``_route`` from the memory layout of the
-# operand it reads, the channel count and the stride. Set
+# these kernel routes, chosen by ``_route`` from the groups and channel counts,
+# the stride, and the memory layout of the operand it reads. Set
 # AUTOGRAD_CORE_LOG_ROUTES=1, or use ``autograd_core.ops.log_routes()``, to see
-# which one ran (``ops/_routes.py``).
+# which one ran (``ops/_routes.py``). AUTOGRAD_CORE_CONV_ROUTES=gemm keeps every
+# map on the three GEMM routes, =direct sends every map but depthwise ones to the
+# direct kernel (tests and comparisons).
 ROUTES = {
+    "depthwise": "groups == input == output channels: a stencil per channel, vectorised over channels on "
+                 "channels-last memory or over a row on NCHW memory, in the input's layout; a strided input "
+                 "gradient is scattered in NCHW memory (kernels/depthwise.py, ops/_conv_direct.py: dw_*)",
+    "direct": "a register tile of 16 output channels x 6 pixels (explicit 8-lane vectors), any input layout, "
+              "channels-last output; taken where it measured faster than GEMM (``_direct``): a map whose output "
+              "channels per group fill the 16-lane tiles and whose reduction (channels x taps) is at least "
+              "_DIRECT_MIN_K, and for the weight gradient at most _DIRECT_MAX_CIG input channels per group; a "
+              "strided input gradient runs one pass per output phase (kernels/conv_direct.py, "
+              "ops/_conv_direct.py: direct_*)",
     "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
                  "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted "
                  "(kernels/conv.py: *_planar_s1)",
@@ -79,17 +91,53 @@ ROUTES = {
 }
 
 
-def _route(a, C, stride):
-    """The ``ROUTES`` key for a map reading ``a`` (NCHW shape) of ``C`` input channels at ``stride``."""
-    if _planar(a, C):
-        return "planar_s1" if tuple(stride) == (1, 1) else "planar"
+_DIRECT_MIN_K = 64    # direct kernel from this reduction length per group (3->32 3x3, K = 27: GEMM as fast)
+_DIRECT_MAX_CIG = 32  # direct weight gradient up to this many input channels per group (64: GEMM faster in some runs)
+
+
+def _fills_tiles(n):
+    """Whether ``n`` output channels per group use at least 75% of the direct kernel's 16-lane tiles."""
+    return n >= 12 and 4 * n >= 3 * 16 * (-(-n // 16))
+
+
+def _direct(kind, w_shape, p):
+    """Whether map ``kind`` ('forward', 'input', 'weight') of a conv with weight ``w_shape`` runs the direct
+    kernel: where it measured faster than the GEMM routes (benchmarks/RESULTS.md, issue 12)."""
+    Co, Cig, KH, KW = w_shape
+    Cog = Co // p.groups
+    if kind == "forward":
+        return _fills_tiles(Cog) and Cig * KH * KW >= _DIRECT_MIN_K
+    if kind == "input":  # a direct conv of gy (Cog channels in, Cig out), all phases of a stride in one call
+        return _fills_tiles(Cig) and Cog * KH * KW >= _DIRECT_MIN_K
+    return _fills_tiles(Cog) and Cig * KH * KW >= _DIRECT_MIN_K and Cig <= _DIRECT_MAX_CIG
+
+
+def _route(kind, a, w_shape, p, serial=False):
+    """The ``ROUTES`` key for map ``kind`` ('forward', 'input' or 'weight') of a conv with weight shape
+    ``w_shape`` (Co, Cig, KH, KW) and settings ``p``, reading ``a`` (the input for the forward, else the
+    output gradient). A ``serial`` (small) map stays on GEMM: the direct route's packing in Python
+    costs more than it saves there (LeNet-5 at batch 1: 1.28x the GEMM step)."""
+    Co, Cig = w_shape[0], w_shape[1]
+    G = p.groups
+    forced = _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES")  # "gemm" or "direct": for tests and comparisons
+    if forced != "gemm":
+        if G > 1 and Cig == 1 and Co == G:
+            return "depthwise"
+        if forced == "direct" or (not serial and _direct(kind, w_shape, p)):
+            return "direct"
+    if _planar(a, Cig * G):
+        return "planar_s1" if p.stride == (1, 1) else "planar"
     return "nhwc"
 
 
+_MODULES = {"depthwise": "depthwise", "direct": "conv_direct"}  # the kernel module of a route; else "conv"
+
+
 def _kernel(op, route, shapes, serial, name, *args):
-    """Run kernel ``name`` of ``kernels/conv.py`` (serial or parallel), recording the route taken."""
+    """Run kernel ``name`` of ``route``'s kernel module (serial or parallel), recording the route taken."""
     _routes.taken(op, route, shapes, serial)
-    return _threads.call(getattr(_K(), name), *args, serial=serial)
+    module = _load_kernels(_MODULES[route]) if route in _MODULES else _K()
+    return _threads.call(getattr(module, name), *args, serial=serial)
 
 
 # --------------------------------------------------------------------------- layout helpers
@@ -158,8 +206,11 @@ def _forward(x, w, b, p, OH, OW):
     bias = np.zeros(0, cdt) if b is None else np.ascontiguousarray(b, dtype=cdt)
     N = x.shape[0]
     nthreads, serial = _threads.plan(flops=_flops(N, Co, OH, OW, Cig, KH, KW))
-    route = _route(x, Cig * G, p.stride)
+    route = _route("forward", x, w.shape, p, serial)
     run = partial(_kernel, "conv2d forward", route, (x.shape, w.shape), serial)
+    if route in _MODULES:
+        fwd = _D.dw_forward if route == "depthwise" else _D.direct_forward
+        return fwd(run, x, w, b, p, OH, OW, cdt, nthreads).astype(odt, copy=False), None
     if route != "nhwc":
         xc = np.ascontiguousarray(x, dtype=cdt)
         y = np.empty((N, Co, OH, OW), cdt)
@@ -190,8 +241,11 @@ def _input_grad(gy, w, p, H, W):
     Co, Cig, KH, KW = w.shape
     cdt, odt = compute_dtype("conv_transpose2d", gy, w)
     nthreads, serial = _threads.plan(flops=_flops(gy.shape[0], Co, gy.shape[2], gy.shape[3], Cig, KH, KW))
-    route = _route(gy, Cig * G, p.stride)
+    route = _route("input", gy, w.shape, p, serial)
     run = partial(_kernel, "conv2d input grad", route, (gy.shape, w.shape), serial)
+    if route in _MODULES:
+        igrad = _D.dw_input_grad if route == "depthwise" else _D.direct_input_grad
+        return igrad(run, gy, w, p, H, W, cdt, nthreads).astype(odt, copy=False)
     if route == "planar_s1":
         return _backward_s1(None, gy, w, w.shape, p, (H, W), True, False, False, cdt, odt)[0]
     if route == "planar":
@@ -224,8 +278,13 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     cdt, odt = compute_dtype("conv2d weight gradient", x, gy)
     N, C, Co = x.shape[0], x.shape[1], gy.shape[1]
     nthreads, serial = _threads.plan(flops=_flops(N, Co, gy.shape[2], gy.shape[3], C // G, KH, KW))
-    route = _route(gy, C, p.stride)
+    route = _route("weight", gy, (Co, C // G, KH, KW), p, serial)
     run = partial(_kernel, "conv2d weight grad", route, (x.shape, gy.shape), serial)
+    if route in _MODULES:
+        wgrad = _D.dw_weight_grad if route == "depthwise" else _D.direct_weight_grad
+        dwt, db = wgrad(run, x, gy, p, KH, KW, with_bias, cdt, nthreads)
+        dwt = dwt.astype(odt, copy=False)
+        return (dwt, db.astype(odt, copy=False)) if with_bias else dwt
     if route == "planar_s1":
         _, dwt, db = _backward_s1(x, gy, None, (Co, C // G, KH, KW), p, x.shape[2:], False, True, with_bias, cdt,
                                   odt)
@@ -315,7 +374,9 @@ class Conv2d(Function):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
         p, xs = ctx.p, ctx.xs
-        if need[0] and need[1] and _route(g.data, x.shape[1], p.stride) == "planar_s1":
+        N, Co, OH, OW = g.shape
+        small = _threads.small(flops=_flops(N, Co, OH, OW, *w.shape[1:]))
+        if need[0] and need[1] and _route("input", g.data, w.shape, p, small) == "planar_s1":
             # both gradients in one pass over g (one kernel launch)
             if need[2]:
                 return Conv2dBackward.apply(x, g, w, p, True)

@@ -1,0 +1,228 @@
+"""The direct and depthwise conv kernels called directly, over Hypothesis-drawn shapes, strides,
+paddings (negative too: the input-gradient use crops), dilations, groups, both input and output
+layouts, float32 and float64, and thread slots, against the plain numpy references of
+``test_conv`` (tap-by-tap sums over an explicitly padded input)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from autograd_core.kernels import load
+from autograd_core.kernels.simd import LANES
+from test_conv import conv_grads_ref, conv_ref
+
+
+def _K():
+    return load("conv_direct")
+
+
+def _DW():
+    return load("depthwise")
+
+
+def _out(n, k, s, p0, p1, d):
+    return (n + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def _nhwc(a):
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+def _crop_ref(x, w, b, stride, pads, dil, groups):
+    """conv_ref for paddings that may be negative (a negative padding crops the padded input)."""
+    (pt, pb), (pl, pr) = pads
+    N, C, H, W = x.shape
+    xp = np.zeros((N, C, H + max(pt, 0) + max(pb, 0), W + max(pl, 0) + max(pr, 0)))
+    xp[:, :, max(pt, 0):max(pt, 0) + H, max(pl, 0):max(pl, 0) + W] = x
+    xp = xp[:, :, max(0, -pt):xp.shape[2] - max(0, -pb), max(0, -pl):xp.shape[3] - max(0, -pr)]
+    return conv_ref(xp, w, b, stride, ((0, 0), (0, 0)), dil, groups)
+
+
+@st.composite
+def direct_cases(draw):
+    G = draw(st.integers(1, 3))
+    Cig = draw(st.integers(1, 7))
+    Cog = draw(st.sampled_from([1, 5, 8, 16, 17, 32]))
+    N = draw(st.integers(1, 4))
+    KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    pt, pl = draw(st.integers(-1, 3)), draw(st.integers(-1, 3))
+    H = draw(st.integers(max(1, dh * (KH - 1) + 1 - 2 * pt), 9))
+    W = draw(st.integers(max(1, dw * (KW - 1) + 1 - 2 * pl), 9))
+    # bottom/right padding: what makes the output size come out as drawn (kernels take it from y)
+    OH = draw(st.integers(1, max(1, _out(H, KH, sh, pt, pt, dh))))
+    OW = draw(st.integers(1, max(1, _out(W, KW, sw, pl, pl, dw))))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    slots = draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 2 ** 16))
+    return dict(G=G, Cig=Cig, Cog=Cog, N=N, KH=KH, KW=KW, s=(sh, sw), d=(dh, dw), pt=pt, pl=pl, H=H, W=W,
+                OH=OH, OW=OW, dtype=dtype, slots=slots, seed=seed)
+
+
+def _bottom_right(c):
+    """The bottom/right padding that gives output size (OH, OW) (the rest of the input is unread)."""
+    pb = (c["OH"] - 1) * c["s"][0] + c["d"][0] * (c["KH"] - 1) + 1 - c["H"] - c["pt"]
+    pr = (c["OW"] - 1) * c["s"][1] + c["d"][1] * (c["KW"] - 1) + 1 - c["W"] - c["pl"]
+    return pb, pr
+
+
+def _tol(dtype):
+    return 1e-12 if dtype == np.float64 else 2e-5
+
+
+def _assert_close(got, want, dtype):
+    scale = max(1.0, np.abs(want).max())
+    np.testing.assert_allclose(got, want, rtol=0, atol=_tol(dtype) * scale)
+
+
+def _forward(x, x_nchw, w, b, G, KH, KW, s, pt, pl, d, OH, OW, slots, dtype):
+    """The direct kernel as a forward conv (what ``ops/_conv_direct.direct_forward`` sets up)."""
+    K = _K()
+    N, C = x.shape[0], x.shape[1]
+    Co = w.shape[0]
+    Hp, Wp = (OH - 1) * s[0] + (KH - 1) * d[0] + 1, (OW - 1) * s[1] + (KW - 1) * d[1] + 1
+    y = np.full((N, OH, OW, Co), np.nan, dtype)
+    order, toff, inner = K.merge_taps([(i, j, i * d[0], j * d[1]) for i in range(KH) for j in range(KW)], C, G, Wp)
+    passes = np.array([[OH, OW, 0, 0, 0, len(toff), inner, 0]], np.int64)
+    K.direct_conv(x if x_nchw else _nhwc(x), x_nchw, C // G, K.pack_weight(w, G, order).reshape(-1),
+                  K.pack_bias(b, Co, G, dtype), passes, toff, y, Hp, Wp, pt, pl, *s, 1, 1, slots)
+    return y.transpose(0, 3, 1, 2)
+
+
+@given(direct_cases(), st.booleans(), st.booleans())
+def test_direct_forward(c, x_nchw, with_bias):
+    rng = np.random.default_rng(c["seed"])
+    G, dt = c["G"], c["dtype"]
+    x = rng.standard_normal((c["N"], c["Cig"] * G, c["H"], c["W"])).astype(dt)
+    w = rng.standard_normal((c["Cog"] * G, c["Cig"], c["KH"], c["KW"])).astype(dt)
+    b = rng.standard_normal(c["Cog"] * G).astype(dt) if with_bias else None
+    pb, pr = _bottom_right(c)
+    want = _crop_ref(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64),
+                     c["s"], ((c["pt"], pb), (c["pl"], pr)), c["d"], G)
+    assert want.shape[2:] == (c["OH"], c["OW"])
+    y = _forward(x, x_nchw, w, b, G, c["KH"], c["KW"], c["s"], c["pt"], c["pl"], c["d"], c["OH"], c["OW"],
+                 c["slots"], dt)
+    _assert_close(y, want, dt)
+
+
+@given(direct_cases(), st.booleans(), st.booleans())
+def test_direct_weight_and_bias_gradient(c, x_nchw, g_nchw):
+    rng = np.random.default_rng(c["seed"])
+    G, dt = c["G"], c["dtype"]
+    pb, pr = _bottom_right(c)
+    if pb < 0 or pr < 0 or c["pt"] < 0 or c["pl"] < 0:
+        c["pt"], c["pl"], pb, pr = max(0, c["pt"]), max(0, c["pl"]), max(0, pb), max(0, pr)
+        c["OH"] = _out(c["H"], c["KH"], c["s"][0], c["pt"], pb, c["d"][0])
+        c["OW"] = _out(c["W"], c["KW"], c["s"][1], c["pl"], pr, c["d"][1])
+    Cig, Cog, KH, KW = c["Cig"], c["Cog"], c["KH"], c["KW"]
+    x = rng.standard_normal((c["N"], Cig * G, c["H"], c["W"])).astype(dt)
+    w = np.zeros((Cog * G, Cig, KH, KW))
+    gy = rng.standard_normal((c["N"], Cog * G, c["OH"], c["OW"])).astype(dt)
+    _, dw_ref, db_ref = conv_grads_ref(x.astype(np.float64), w, gy.astype(np.float64), c["s"],
+                                       ((c["pt"], pb), (c["pl"], pr)), c["d"], G)
+    Cob = -(-Cog // 16)
+    S = c["slots"]
+    dwp = np.zeros((S, G, KH * KW * Cig, Cob * 16), dt)
+    dbp = np.zeros((S, Cog * G), dt)
+    _K().direct_weight(x if x_nchw else _nhwc(x), x_nchw, gy if g_nchw else _nhwc(gy), g_nchw, dwp, dbp,
+                       KH, KW, *c["s"], c["pt"], c["pl"], *c["d"], Cob)
+    dw = dwp.sum(0)[:, :, :Cog].reshape(G, KH, KW, Cig, Cog).transpose(0, 4, 3, 1, 2).reshape(w.shape)
+    assert not dwp[:, :, :, Cog:].any()  # the padded output channels stay zero
+    _assert_close(dw, dw_ref, dt)
+    _assert_close(dbp.sum(0), db_ref, dt)
+
+
+@given(direct_cases(), st.booleans())
+def test_direct_input_gradient_by_phases(c, g_nchw):
+    """The input gradient as ``ops/_conv_direct.direct_input_grad`` runs it: a direct conv of ``gy`` in
+    one pass per output phase of the strided conv, each writing every stride-th pixel of ``dx`` (phases
+    that no tap reaches get zeros)."""
+    from autograd_core.ops import _conv_direct
+    rng = np.random.default_rng(c["seed"])
+    G, dt = c["G"], c["dtype"]
+    pt, pl = max(0, c["pt"]), max(0, c["pl"])
+    OH = _out(c["H"], c["KH"], c["s"][0], pt, pt, c["d"][0])
+    OW = _out(c["W"], c["KW"], c["s"][1], pl, pl, c["d"][1])
+    if OH < 1 or OW < 1:
+        return
+    # the conv's output channels are the gradient's input channels: Cog plays Cig's part here
+    w = rng.standard_normal((c["Cig"] * G, c["Cog"], c["KH"], c["KW"])).astype(dt)
+    gy = rng.standard_normal((c["N"], c["Cig"] * G, OH, OW)).astype(dt)
+    x = np.zeros((c["N"], c["Cog"] * G, c["H"], c["W"]))
+    p = (*c["s"], pt, pl, *c["d"], G)
+    dx_ref = conv_grads_ref(x, w.astype(np.float64), gy.astype(np.float64), c["s"], ((pt, pt), (pl, pl)), c["d"], G)[0]
+    calls = []
+
+    def call(name, *args):
+        calls.append(name)
+        getattr(_K(), name)(*args)
+
+    dx = _conv_direct.direct_input_grad(call, gy if g_nchw else gy.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2),
+                                        w, p, c["H"], c["W"], np.dtype(dt), c["slots"])
+    assert calls == ["direct_conv"]  # every phase in one call
+    _assert_close(dx, dx_ref, dt)
+
+
+# --------------------------------------------------------------------------- depthwise
+
+@st.composite
+def depthwise_cases(draw):
+    c = draw(direct_cases())
+    c["C"] = draw(st.sampled_from([1, 3, 8, 9, 17]))
+    return c
+
+
+@given(depthwise_cases(), st.booleans())
+def test_depthwise_forward_both_layouts(c, with_bias):
+    rng = np.random.default_rng(c["seed"])
+    C, dt, KH, KW = c["C"], c["dtype"], c["KH"], c["KW"]
+    x = rng.standard_normal((c["N"], C, c["H"], c["W"])).astype(dt)
+    w = rng.standard_normal((C, 1, KH, KW)).astype(dt)
+    b = rng.standard_normal(C).astype(dt) if with_bias else np.zeros(C, dt)
+    pb, pr = _bottom_right(c)
+    want = _crop_ref(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), c["s"],
+                     ((c["pt"], pb), (c["pl"], pr)), c["d"], C)
+    geo = (KH, KW, *c["s"], c["pt"], c["pl"], *c["d"])
+    y = np.full((c["N"], C, c["OH"], c["OW"]), np.nan, dt)
+    _DW().dw_forward_planar(x, np.ascontiguousarray(w.reshape(C, KH * KW)), b, y, *geo, c["slots"])
+    _assert_close(y, want, dt)
+    Cp = -(-C // LANES) * LANES
+    wt = np.zeros((KH * KW, Cp), dt)
+    wt[:, :C] = w.reshape(C, KH * KW).T
+    bp = np.zeros(Cp, dt)
+    bp[:C] = b
+    yl = np.full((c["N"], c["OH"], c["OW"], C), np.nan, dt)
+    _DW().dw_forward_cl(_nhwc(x), wt, bp, yl, *geo, c["slots"])
+    _assert_close(yl.transpose(0, 3, 1, 2), want, dt)
+
+
+@given(depthwise_cases())
+def test_depthwise_gradients_both_layouts(c):
+    rng = np.random.default_rng(c["seed"])
+    C, dt, KH, KW = c["C"], c["dtype"], c["KH"], c["KW"]
+    pt, pl = max(0, c["pt"]), max(0, c["pl"])
+    OH, OW = _out(c["H"], KH, c["s"][0], pt, pt, c["d"][0]), _out(c["W"], KW, c["s"][1], pl, pl, c["d"][1])
+    if OH < 1 or OW < 1:
+        return
+    x = rng.standard_normal((c["N"], C, c["H"], c["W"])).astype(dt)
+    w = rng.standard_normal((C, 1, KH, KW)).astype(dt)
+    gy = rng.standard_normal((c["N"], C, OH, OW)).astype(dt)
+    dx_ref, dw_ref, db_ref = conv_grads_ref(x.astype(np.float64), w.astype(np.float64), gy.astype(np.float64),
+                                            c["s"], ((pt, pt), (pl, pl)), c["d"], C)
+    geo = (KH, KW, *c["s"], pt, pl, *c["d"])
+    DW = _DW()
+    dx = np.full(x.shape, np.nan, dt)
+    DW.dw_backward_input_planar(gy, np.ascontiguousarray(w.reshape(C, KH * KW)), dx, *geo, c["slots"])
+    _assert_close(dx, dx_ref, dt)
+    S = c["slots"]
+    dwp, dbp = np.zeros((S, C, KH * KW), dt), np.zeros((S, C), dt)
+    DW.dw_weight_planar(x, gy, dwp, dbp, *geo)
+    _assert_close(dwp.sum(0).reshape(w.shape), dw_ref, dt)
+    _assert_close(dbp.sum(0), db_ref, dt)
+    Cp = -(-C // LANES) * LANES
+    dwp, dbp = np.zeros((S, KH * KW, Cp), dt), np.zeros((S, Cp), dt)
+    DW.dw_weight_cl(_nhwc(x), _nhwc(gy), dwp, dbp, *geo)
+    assert not dwp[:, :, C:].any()
+    _assert_close(dwp.sum(0)[:, :C].T.reshape(w.shape), dw_ref, dt)
+    _assert_close(dbp.sum(0)[:C], db_ref, dt)
