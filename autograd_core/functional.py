@@ -333,19 +333,26 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, out
     return _tuple_postprocess(res, (is_inputs_tuple, is_inputs_tuple))
 
 
+def _recorded_gradient(func, inputs, v, create_graph, strict, name):
+    """What ``vhp`` and ``hvp`` share: checked inputs and ``v``, ``func``'s scalar output, and its
+    gradient recorded (``create_graph=True``) so that it can be differentiated again."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", name)
+    inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+    if v is not None:
+        _, v = _as_tuple(v, "v", name)
+        _validate_v(v, inputs, is_inputs_tuple, name, "input")
+    else:
+        v = _ones_for_scalars(inputs, name)
+    out = _scalar_output(func, name)(*inputs)
+    jac = _autograd_grad((out,), inputs, create_graph=True)
+    jac = _fill_in_zeros(jac, inputs, strict, create_graph, "double_back", name)
+    return is_inputs_tuple, inputs, v, out, jac
+
+
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(*inputs), v^T H)``: a vector-Hessian product of a scalar function (the gradient's vjp)."""
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
-        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "vhp")
-            _validate_v(v, inputs, is_inputs_tuple, "vhp", "input")
-        else:
-            v = _ones_for_scalars(inputs, "vhp")
-        out = _scalar_output(func, "vhp")(*inputs)
-        jac = _autograd_grad((out,), inputs, create_graph=True)
-        jac = _fill_in_zeros(jac, inputs, strict, create_graph, "double_back", "vhp")
+        is_inputs_tuple, inputs, v, out, jac = _recorded_gradient(func, inputs, v, create_graph, strict, "vhp")
         grads = _autograd_grad(jac, inputs, v, create_graph=create_graph)
         res = _fill_in_zeros(grads, inputs, strict, create_graph, "double_back", "vhp")
     out = _grad_postprocess((out,), create_graph)[0]
@@ -361,16 +368,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
     functions where ``H`` is symmetric, ``vhp`` gives the same and is cheaper.
     """
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
-        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "hvp")
-            _validate_v(v, inputs, is_inputs_tuple, "hvp", "input")
-        else:
-            v = _ones_for_scalars(inputs, "hvp")
-        out = _scalar_output(func, "hvp")(*inputs)
-        jac = _autograd_grad((out,), inputs, create_graph=True)
-        jac = _fill_in_zeros(jac, inputs, strict, create_graph, "double_back", "hvp")
+        is_inputs_tuple, inputs, v, out, jac = _recorded_gradient(func, inputs, v, create_graph, strict, "hvp")
         u = tuple(Tensor._wrap(np.zeros(t.shape, dtype=t.dtype), requires_grad=True) for t in inputs)
         double_back = _autograd_grad(jac, inputs, u, create_graph=True)
         double_back = _fill_in_zeros(double_back, inputs, strict, create_graph, "double_back_trick", "hvp")
