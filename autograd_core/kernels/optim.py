@@ -22,7 +22,7 @@ from numba.extending import intrinsic
 
 from ._math import twins
 
-_opts = dict(cache=True, nogil=True, boundscheck=False)
+_opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 
 CHUNK = 1 << 15
 
@@ -38,8 +38,14 @@ def _ptr(typingctx, addr, like):
 
 
 @njit(inline="always")
-def _view(addrs, k, like, n):
-    return carray(_ptr(addrs[k], like), (n,))
+def _view(addrs, k, like, n, lo, hi):
+    """Elements ``lo:hi`` of tensor ``k`` (``n`` elements), indexed from 0.
+
+    Loops then run ``i`` from 0, which LLVM knows is never negative: with the
+    chunk's own bounds it could not drop Numba's negative-index wraparound
+    select, and the loops stayed scalar.
+    """
+    return carray(_ptr(addrs[k], like), (n,))[lo:hi]
 
 
 def _adam(like, P, G, M, V, VMAX, sizes, ctab, lr_t, c2_t, b1c, b2c, one_b1, one_b2, eps, decay, amsgrad):
@@ -50,48 +56,82 @@ def _adam(like, P, G, M, V, VMAX, sizes, ctab, lr_t, c2_t, b1c, b2c, one_b1, one
     for j in prange(ctab.shape[0]):
         k = ctab[j, 0]
         n = sizes[k]
-        x = _view(P, k, like, n)
-        g = _view(G, k, like, n)
-        m = _view(M, k, like, n)
-        v = _view(V, k, like, n)
-        vmax = _view(VMAX, k, like, n) if amsgrad else v
+        lo = ctab[j, 1]
+        hi = ctab[j, 2]
+        x = _view(P, k, like, n, lo, hi)
+        g = _view(G, k, like, n, lo, hi)
+        m = _view(M, k, like, n, lo, hi)
+        v = _view(V, k, like, n, lo, hi)
         lr = lr_t[k]
         c2 = c2_t[k]
-        for i in range(ctab[j, 1], ctab[j, 2]):
-            gi = g[i]
-            xi = x[i] * decay
-            mi = m[i] + (gi - m[i]) * one_b1
-            vi = v[i] * b2c + (gi * gi) * one_b2
-            m[i] = mi
-            v[i] = vi
-            if amsgrad:
+        if amsgrad:
+            vmax = _view(VMAX, k, like, n, lo, hi)
+            for i in range(hi - lo):
+                gi = g[i]
+                xi = x[i] * decay
+                mi = m[i] + (gi - m[i]) * one_b1
+                vi = v[i] * b2c + (gi * gi) * one_b2
+                m[i] = mi
+                v[i] = vi
                 a = vmax[i]
                 vi = a if (a > vi or a != a) else vi   # np.maximum: NaN wins
                 vmax[i] = vi
-            d = np.sqrt(vi) / c2 + eps
-            x[i] = xi + (mi / d) * lr
+                d = np.sqrt(vi) / c2 + eps
+                x[i] = xi + (mi / d) * lr
+        else:
+            for i in range(hi - lo):
+                gi = g[i]
+                xi = x[i] * decay
+                mi = m[i] + (gi - m[i]) * one_b1
+                vi = v[i] * b2c + (gi * gi) * one_b2
+                m[i] = mi
+                v[i] = vi
+                d = np.sqrt(vi) / c2 + eps
+                x[i] = xi + (mi / d) * lr
 
 
 def _sgd(like, P, G, B, sizes, ctab, fresh, lr, mu, damp, nesterov, momentum):
-    """SGD with optional momentum; ``fresh[k]``: tensor k's buffer was just made (it already holds g)."""
+    """SGD with optional momentum; ``fresh[k]``: tensor k's buffer was just made (it already holds g).
+
+    The case split sits outside the element loops, so each loop is one
+    straight-line update that LLVM vectorises.
+    """
     for j in prange(ctab.shape[0]):
         k = ctab[j, 0]
         n = sizes[k]
-        x = _view(P, k, like, n)
-        g = _view(G, k, like, n)
-        b = _view(B, k, like, n) if momentum else g
-        new = fresh[k]
-        for i in range(ctab[j, 1], ctab[j, 2]):
-            gi = g[i]
-            if momentum:
-                bi = b[i]
-                if not new:
-                    bi = bi * mu + gi * damp
-                    b[i] = bi
-                d = gi + mu * bi if nesterov else bi
+        lo = ctab[j, 1]
+        hi = ctab[j, 2]
+        x = _view(P, k, like, n, lo, hi)
+        g = _view(G, k, like, n, lo, hi)
+        if not momentum:
+            for i in range(hi - lo):
+                x[i] = x[i] - lr * g[i]
+            continue
+        b = _view(B, k, like, n, lo, hi)
+        if fresh[k]:
+            if nesterov:
+                for i in range(hi - lo):
+                    x[i] = x[i] - lr * (g[i] + mu * b[i])
             else:
-                d = gi
-            x[i] = x[i] - lr * d
+                for i in range(hi - lo):
+                    x[i] = x[i] - lr * b[i]
+        elif nesterov:
+            for i in range(hi - lo):
+                gi = g[i]
+                bi = b[i] * mu + gi * damp
+                b[i] = bi
+                x[i] = x[i] - lr * (gi + mu * bi)
+        else:
+            for i in range(hi - lo):
+                bi = b[i] * mu + g[i] * damp
+                b[i] = bi
+                x[i] = x[i] - lr * bi
+
+
+@njit(**_opts)
+def address(a):
+    """The address of ``a``'s first element: 0.5 us, against 3 us for ``a.ctypes.data`` in Python."""
+    return a.ctypes.data
 
 
 def _twins(fn):
