@@ -1,5 +1,6 @@
 """Cold compile time of the whole kernel set: every conv route (all three maps, both memory layouts,
-strides 1 and 2, groups, depthwise), pooling, ReLU and batch norm, once per float type.
+strides 1 and 2, groups, depthwise, direct; serial and parallel), pooling, ReLU and batch norm,
+once per float type. The last field lists the conv routes that ran (each must appear).
 
     python -m benchmarks.compile_time            # an empty temporary Numba cache (cold)
     python -m benchmarks.compile_time --warm     # the usual cache (loads what is compiled)
@@ -22,6 +23,7 @@ t0 = time.perf_counter()
 import numpy as np
 import autograd_core as ag
 import nn.functional as F
+from autograd_core.ops import log_routes
 
 def cl(a):
     return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
@@ -40,21 +42,25 @@ def conv(xs, ws, dtype, **kw):
         ag.grad(y, [w], [np.ones(y.shape, dtype)])
 
 times = {}
-for dtype in (np.float32, np.float64):
-    t = time.perf_counter()
-    for s in (1, 2):
-        conv((2, 3, 9, 9), (5, 3, 3, 3), dtype, stride=s, padding=1)            # planar / channels-last GEMM
-        conv((2, 20, 9, 9), (6, 10, 3, 3), dtype, stride=s, padding=1, groups=2)
-        conv((2, 16, 9, 9), (16, 16, 3, 3), dtype, stride=s, padding=1)         # direct (where there is one)
-        conv((2, 8, 9, 9), (8, 1, 3, 3), dtype, stride=s, padding=1, groups=8)  # depthwise
-    rng = np.random.default_rng(0)
-    for layout in (lambda a: a, cl):
-        x = ag.from_numpy(layout(rng.standard_normal((2, 8, 64, 64)).astype(dtype))).requires_grad_()
-        for f in (lambda v: F.max_pool2d(v, 2), lambda v: F.max_pool2d(v, 3, 2, 1), lambda v: F.avg_pool2d(v, 2),
-                  lambda v: F.relu(v), lambda v: F.batch_norm(v, None, None, training=True)):
-            f(x).sum().backward()
-    times[np.dtype(dtype).name] = time.perf_counter() - t
-print(" ".join(f"{k}={v:.1f}" for k, v in times.items()), f"total={time.perf_counter() - t0:.1f}")
+with log_routes() as taken:
+    for dtype in (np.float32, np.float64):
+        t = time.perf_counter()
+        for s in (1, 2):
+            conv((2, 3, 9, 9), (5, 3, 3, 3), dtype, stride=s, padding=1)            # planar / channels-last GEMM
+            conv((2, 20, 9, 9), (6, 10, 3, 3), dtype, stride=s, padding=1, groups=2)
+            conv((2, 16, 9, 9), (16, 16, 3, 3), dtype, stride=s, padding=1)         # the same, serial (small)
+            conv((4, 16, 24, 24), (16, 16, 3, 3), dtype, stride=s, padding=1)       # direct (large enough)
+            conv((2, 8, 9, 9), (8, 1, 3, 3), dtype, stride=s, padding=1, groups=8)  # depthwise
+        rng = np.random.default_rng(0)
+        for layout in (lambda a: a, cl):
+            x = ag.from_numpy(layout(rng.standard_normal((2, 8, 64, 64)).astype(dtype))).requires_grad_()
+            for f in (lambda v: F.max_pool2d(v, 2), lambda v: F.max_pool2d(v, 3, 2, 1), lambda v: F.avg_pool2d(v, 2),
+                      lambda v: F.relu(v), lambda v: F.batch_norm(v, None, None, training=True)):
+                f(x).sum().backward()
+        times[np.dtype(dtype).name] = time.perf_counter() - t
+routes = sorted({r.route + (" serial" if r.serial else "") for r in taken if r.op.startswith("conv")})
+print(" ".join(f"{k}={v:.1f}" for k, v in times.items()), f"total={time.perf_counter() - t0:.1f}",
+      "| conv routes:", ", ".join(routes))
 """
 
 

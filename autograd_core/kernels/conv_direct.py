@@ -245,8 +245,6 @@ def direct_conv(x, x_nchw, Cig, wf, bp, passes, toff, y, Hp, Wp, ph, pw, sh, sw,
     N = x.shape[0]
     C = x.shape[1] if x_nchw else x.shape[3]
     G, Cob = bp.shape[0], bp.shape[1] // OB
-    Hy, Wy, Co = y.shape[1], y.shape[2], y.shape[3]
-    Cog = Co // G
     bf = bp.reshape(bp.size)
     yf = y.reshape(y.size)
     for s in prange(nslots):
@@ -254,37 +252,51 @@ def direct_conv(x, x_nchw, Cig, wf, bp, passes, toff, y, Hp, Wp, ph, pw, sh, sw,
         out = np.empty(R * OB, x.dtype)
         for n in range(s, N, nslots):
             _pad_image(x, n, x_nchw, ph, pw, Hp, Wp, xp)
-            for k in range(passes.shape[0]):
-                OH, OW, oy0, ox0 = passes[k, 0], passes[k, 1], passes[k, 2], passes[k, 3]
-                t0, nt, inner, wbase = passes[k, 4], passes[k, 5], passes[k, 6], passes[k, 7]
-                tk = toff[t0:t0 + nt]
-                P = OH * OW
-                for g in range(G):
-                    ci0 = g * Cig
-                    for ob in range(Cob):
-                        wb = wbase + (g * Cob + ob) * nt * inner * OB
-                        ob0 = (g * Cob + ob) * OB
-                        nco = min(OB, Cog - ob * OB)
-                        co0 = g * Cog + ob * OB
-                        for pt in range(0, P, R):
-                            p0 = max(0, min(pt, P - R))
-                            b0 = _pixel_base(p0, OW, sh, sw, Wp, C) + ci0
-                            b1 = _pixel_base(min(p0 + 1, P - 1), OW, sh, sw, Wp, C) + ci0
-                            b2 = _pixel_base(min(p0 + 2, P - 1), OW, sh, sw, Wp, C) + ci0
-                            b3 = _pixel_base(min(p0 + 3, P - 1), OW, sh, sw, Wp, C) + ci0
-                            b4 = _pixel_base(min(p0 + 4, P - 1), OW, sh, sw, Wp, C) + ci0
-                            b5 = _pixel_base(min(p0 + 5, P - 1), OW, sh, sw, Wp, C) + ci0
-                            _fwd_tile(xp, b0, b1, b2, b3, b4, b5, wf, wb, tk, inner, out, ob0, bf)
-                            for r in range(min(R, P - p0)):
-                                i = (p0 + r) // OW
-                                j = p0 + r - i * OW
-                                d = ((n * Hy + oy0 + i * osh) * Wy + ox0 + j * osw) * Co + co0
-                                if nco == OB:
-                                    vstore(yf, d, vload(out, r * OB))
-                                    vstore(yf, d + 8, vload(out, r * OB + 8))
-                                else:
-                                    for q in range(nco):
-                                        yf[d + q] = out[r * OB + q]
+            _conv_image(xp, n, C, G, Cob, Cig, wf, bf, passes, toff, y.shape[1], y.shape[2], y.shape[3], yf,
+                        Wp, sh, sw, osh, osw, out)
+
+
+@njit(**_opts)
+def _conv_image(xp, n, C, G, Cob, Cig, wf, bf, passes, toff, Hy, Wy, Co, yf, Wp, sh, sw, osh, osw, out):
+    """``direct_conv``'s passes over image n, read from its padded buffer ``xp``.
+
+    A function of its own, not inlined into ``direct_conv``: Numba's parallel
+    passes then see only the short loop over images, which cuts the kernel's
+    cold compile (``python -m benchmarks.compile_time``) at no measurable cost:
+    one call per image.
+    """
+    Cog = Co // G
+    for k in range(passes.shape[0]):
+        OH, OW, oy0, ox0 = passes[k, 0], passes[k, 1], passes[k, 2], passes[k, 3]
+        t0, nt, inner, wbase = passes[k, 4], passes[k, 5], passes[k, 6], passes[k, 7]
+        tk = toff[t0:t0 + nt]
+        P = OH * OW
+        for g in range(G):
+            ci0 = g * Cig
+            for ob in range(Cob):
+                wb = wbase + (g * Cob + ob) * nt * inner * OB
+                ob0 = (g * Cob + ob) * OB
+                nco = min(OB, Cog - ob * OB)
+                co0 = g * Cog + ob * OB
+                for pt in range(0, P, R):
+                    p0 = max(0, min(pt, P - R))
+                    b0 = _pixel_base(p0, OW, sh, sw, Wp, C) + ci0
+                    b1 = _pixel_base(min(p0 + 1, P - 1), OW, sh, sw, Wp, C) + ci0
+                    b2 = _pixel_base(min(p0 + 2, P - 1), OW, sh, sw, Wp, C) + ci0
+                    b3 = _pixel_base(min(p0 + 3, P - 1), OW, sh, sw, Wp, C) + ci0
+                    b4 = _pixel_base(min(p0 + 4, P - 1), OW, sh, sw, Wp, C) + ci0
+                    b5 = _pixel_base(min(p0 + 5, P - 1), OW, sh, sw, Wp, C) + ci0
+                    _fwd_tile(xp, b0, b1, b2, b3, b4, b5, wf, wb, tk, inner, out, ob0, bf)
+                    for r in range(min(R, P - p0)):
+                        i = (p0 + r) // OW
+                        j = p0 + r - i * OW
+                        d = ((n * Hy + oy0 + i * osh) * Wy + ox0 + j * osw) * Co + co0
+                        if nco == OB:
+                            vstore(yf, d, vload(out, r * OB))
+                            vstore(yf, d + 8, vload(out, r * OB + 8))
+                        else:
+                            for q in range(nco):
+                                yf[d + q] = out[r * OB + q]
 
 
 # --------------------------------------------------------------------------- weight gradient
@@ -419,29 +431,39 @@ def direct_weight(x, x_nchw, gy, gy_nchw, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, 
                 gs = gb
                 gbase0 = 0
                 gstride = G * Cob * OB
-            if need_db:
-                for g in range(G):
-                    for co in range(Cog):
-                        col = gbase0 + (co + g * Cog if direct else co + g * Cob * OB)
-                        t = dbp[s, g * Cog + co]
-                        for p in range(P):
-                            t += gs[col + p * gstride]
-                        dbp[s, g * Cog + co] = t
-            for g in range(G):
-                gc = g * Cig
-                for ob in range(Cob):
-                    gbase = gbase0 + (g * Cog + ob * OB if direct else (g * Cob + ob) * OB)
-                    dst = dwp[s, g]
-                    for k0 in range(0, KT, R):
-                        nk = min(R, KT - k0)
-                        o0 = koff[k0] + gc
-                        o1 = koff[min(k0 + 1, KT - 1)] + gc
-                        o2 = koff[min(k0 + 2, KT - 1)] + gc
-                        o3 = koff[min(k0 + 3, KT - 1)] + gc
-                        o4 = koff[min(k0 + 4, KT - 1)] + gc
-                        o5 = koff[min(k0 + 5, KT - 1)] + gc
-                        _wgrad_tile(xp, o0, o1, o2, o3, o4, o5, gs, gbase, gstride, OH, OW, sh, sw, Wp, C, acc)
-                        for r in range(nk):
-                            row = dst[k0 + r]
-                            for j in range(OB):
-                                row[ob * OB + j] += acc[r * OB + j]
+            _weight_image(xp, gs, gbase0, gstride, direct, dwp[s], dbp[s], need_db, koff, G, Cig, Cog, Cob,
+                          OH, OW, sh, sw, Wp, C, acc)
+
+
+@njit(**_opts)
+def _weight_image(xp, gs, gbase0, gstride, direct, dst_s, db_s, need_db, koff, G, Cig, Cog, Cob, OH, OW, sh, sw,
+                  Wp, C, acc):
+    """``direct_weight``'s sums over one image (a function of its own, as ``_conv_image``)."""
+    P = OH * OW
+    KT = koff.shape[0]
+    if need_db:
+        for g in range(G):
+            for co in range(Cog):
+                col = gbase0 + (co + g * Cog if direct else co + g * Cob * OB)
+                t = db_s[g * Cog + co]
+                for p in range(P):
+                    t += gs[col + p * gstride]
+                db_s[g * Cog + co] = t
+    for g in range(G):
+        gc = g * Cig
+        dst = dst_s[g]
+        for ob in range(Cob):
+            gbase = gbase0 + (g * Cog + ob * OB if direct else (g * Cob + ob) * OB)
+            for k0 in range(0, KT, R):
+                nk = min(R, KT - k0)
+                o0 = koff[k0] + gc
+                o1 = koff[min(k0 + 1, KT - 1)] + gc
+                o2 = koff[min(k0 + 2, KT - 1)] + gc
+                o3 = koff[min(k0 + 3, KT - 1)] + gc
+                o4 = koff[min(k0 + 4, KT - 1)] + gc
+                o5 = koff[min(k0 + 5, KT - 1)] + gc
+                _wgrad_tile(xp, o0, o1, o2, o3, o4, o5, gs, gbase, gstride, OH, OW, sh, sw, Wp, C, acc)
+                for r in range(nk):
+                    row = dst[k0 + r]
+                    for j in range(OB):
+                        row[ob * OB + j] += acc[r * OB + j]

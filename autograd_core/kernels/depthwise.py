@@ -95,9 +95,15 @@ def dw_forward_planar(x, w, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, nslots):
             _plane_out(xp, toff, w[c], bias[c], ov, L, y[n, c], sh, sw, Wp)
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _plane_out(xp, toff, wc, bv, ov, L, yo, sh, sw, Wp):
-    """One output plane ``yo`` (OH, OW) from its padded input plane ``xp``."""
+    """One output plane ``yo`` (OH, OW) from its padded input plane ``xp``.
+
+    This and the other per-plane / per-image functions below are not inlined
+    into the parallel kernels: Numba's parallel passes then see only the short
+    loop over planes or images, which cuts the cold compile
+    (``python -m benchmarks.compile_time``) at the cost of one call per plane.
+    """
     OH, OW = yo.shape
     T = toff.shape[0]
     if sh == 1 and sw == 1:
@@ -131,21 +137,26 @@ def dw_backward_input_planar(gy, w, dx, KH, KW, sh, sw, ph, pw, dh, dw, nslots):
         for item in range(s, N * C, nslots):
             n = item // C
             c = item - n * C
-            dxp[:] = 0
-            wc = w[c]
-            g = gy[n, c]
-            for oh in range(OH):
-                for i in range(KH):
-                    rb = (oh * sh + i * dh) * Wp
-                    for j in range(KW):
-                        wv = wc[i * KW + j]
-                        b = rb + j * dw
-                        for ow in range(OW):
-                            dxp[b + ow * sw] += wv * g[oh, ow]
-            o = dx[n, c]
-            for h in range(H):
-                for v in range(W):
-                    o[h, v] = dxp[(h + ph) * Wp + v + pw]
+            _scatter_plane(gy[n, c], w[c], dx[n, c], dxp, KH, KW, sh, sw, ph, pw, dh, dw, Wp)
+
+
+@njit(**_opts)
+def _scatter_plane(g, wc, o, dxp, KH, KW, sh, sw, ph, pw, dh, dw, Wp):
+    """``o`` (H, W) = the output gradient plane ``g`` scattered through the taps ``wc``, cropped."""
+    OH, OW = g.shape
+    H, W = o.shape
+    dxp[:] = 0
+    for oh in range(OH):
+        for i in range(KH):
+            rb = (oh * sh + i * dh) * Wp
+            for j in range(KW):
+                wv = wc[i * KW + j]
+                b = rb + j * dw
+                for ow in range(OW):
+                    dxp[b + ow * sw] += wv * g[oh, ow]
+    for h in range(H):
+        for v in range(W):
+            o[h, v] = dxp[(h + ph) * Wp + v + pw]
 
 
 @njit(parallel=True, **_opts)
@@ -172,37 +183,45 @@ def dw_weight_planar(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw):
             n = item // C
             c = item - n * C
             _pad_plane(x[n, c], H, W, ph, pw, Hp, Wp, xp)
-            g = gy[n, c]
-            if need_db:
-                tot = dbp[s, c]
-                for oh in range(OH):
-                    for ow in range(OW):
-                        tot += g[oh, ow]
-                dbp[s, c] = tot
-            if sh == 1 and sw == 1:
-                for oh in range(OH):  # gy on the virtual width; junk columns and the tail stay 0
-                    b = oh * Wp
-                    for ow in range(OW):
-                        gv[b + ow] = g[oh, ow]
-                for t in range(T):
-                    o = toff[t]
-                    a0 = vzero(xp)
-                    a1 = vzero(xp)
-                    a2 = vzero(xp)
-                    a3 = vzero(xp)
-                    for q in range(0, L, _Q):
-                        a0 = vfma(vload(gv, q), vload(xp, q + o), a0)
-                        a1 = vfma(vload(gv, q + 8), vload(xp, q + o + 8), a1)
-                        a2 = vfma(vload(gv, q + 16), vload(xp, q + o + 16), a2)
-                        a3 = vfma(vload(gv, q + 24), vload(xp, q + o + 24), a3)
-                    dwp[s, c, t] += vsum(a0) + vsum(a1) + vsum(a2) + vsum(a3)
-            else:
-                for t in range(T):
-                    acc = x.dtype.type(0)
-                    for oh in range(OH):
-                        for ow in range(OW):
-                            acc += g[oh, ow] * xp[oh * sh * Wp + ow * sw + toff[t]]
-                    dwp[s, c, t] += acc
+            _weight_plane(xp, gy[n, c], gv, dwp[s, c], dbp[s], c, need_db, toff, sh, sw, Wp, L)
+
+
+@njit(**_opts)
+def _weight_plane(xp, g, gv, dw_c, db_s, c, need_db, toff, sh, sw, Wp, L):
+    """Adds one plane's sums to ``dw_c`` (T,) (and ``db_s[c]``): ``xp`` the padded input plane, ``g`` (OH, OW)
+    its output gradient, ``gv`` a scratch row whose junk columns stay 0."""
+    OH, OW = g.shape
+    T = toff.shape[0]
+    if need_db:
+        tot = db_s[c]
+        for oh in range(OH):
+            for ow in range(OW):
+                tot += g[oh, ow]
+        db_s[c] = tot
+    if sh == 1 and sw == 1:
+        for oh in range(OH):  # gy on the virtual width; junk columns and the tail stay 0
+            b = oh * Wp
+            for ow in range(OW):
+                gv[b + ow] = g[oh, ow]
+        for t in range(T):
+            o = toff[t]
+            a0 = vzero(xp)
+            a1 = vzero(xp)
+            a2 = vzero(xp)
+            a3 = vzero(xp)
+            for q in range(0, L, _Q):
+                a0 = vfma(vload(gv, q), vload(xp, q + o), a0)
+                a1 = vfma(vload(gv, q + 8), vload(xp, q + o + 8), a1)
+                a2 = vfma(vload(gv, q + 16), vload(xp, q + o + 16), a2)
+                a3 = vfma(vload(gv, q + 24), vload(xp, q + o + 24), a3)
+            dw_c[t] += vsum(a0) + vsum(a1) + vsum(a2) + vsum(a3)
+    else:
+        for t in range(T):
+            acc = xp.dtype.type(0)
+            for oh in range(OH):
+                for ow in range(OW):
+                    acc += g[oh, ow] * xp[oh * sh * Wp + ow * sw + toff[t]]
+            dw_c[t] += acc
 
 
 # --------------------------------------------------------------------------- channels-last
@@ -244,56 +263,63 @@ def dw_forward_cl(x, wt, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, nslots):
         out = np.empty(6 * 8, x.dtype)
         for n in range(s, N, nslots):
             _pad_image_cl(x, n, ph, pw, Hp, Wp, Cp, xp)
-            for pt in range(0, P, 6):
-                p0 = max(0, min(pt, P - 6))
-                b0 = _base(p0, OW, sh, sw, Wp, Cp)
-                b1 = _base(min(p0 + 1, P - 1), OW, sh, sw, Wp, Cp)
-                b2 = _base(min(p0 + 2, P - 1), OW, sh, sw, Wp, Cp)
-                b3 = _base(min(p0 + 3, P - 1), OW, sh, sw, Wp, Cp)
-                b4 = _base(min(p0 + 4, P - 1), OW, sh, sw, Wp, Cp)
-                b5 = _base(min(p0 + 5, P - 1), OW, sh, sw, Wp, Cp)
-                npx = min(6, P - p0)
-                for c0 in range(0, Cp, 8):
-                    a0 = vload(bias, c0)
-                    a1 = a0
-                    a2 = a0
-                    a3 = a0
-                    a4 = a0
-                    a5 = a0
-                    for t in range(T):
-                        wv = vload(wf, t * Cp + c0)
-                        o = toff[t] + c0
-                        a0 = vfma(wv, vload(xp, b0 + o), a0)
-                        a1 = vfma(wv, vload(xp, b1 + o), a1)
-                        a2 = vfma(wv, vload(xp, b2 + o), a2)
-                        a3 = vfma(wv, vload(xp, b3 + o), a3)
-                        a4 = vfma(wv, vload(xp, b4 + o), a4)
-                        a5 = vfma(wv, vload(xp, b5 + o), a5)
-                    if full:
-                        d = (n * P + p0) * C + c0
-                        vstore(yf, d, a0)
-                        if npx > 1:
-                            vstore(yf, d + C, a1)
-                        if npx > 2:
-                            vstore(yf, d + 2 * C, a2)
-                        if npx > 3:
-                            vstore(yf, d + 3 * C, a3)
-                        if npx > 4:
-                            vstore(yf, d + 4 * C, a4)
-                        if npx > 5:
-                            vstore(yf, d + 5 * C, a5)
-                    else:
-                        vstore(out, 0, a0)
-                        vstore(out, 8, a1)
-                        vstore(out, 16, a2)
-                        vstore(out, 24, a3)
-                        vstore(out, 32, a4)
-                        vstore(out, 40, a5)
-                        nc = min(8, C - c0)
-                        for r in range(npx):
-                            d = (n * P + p0 + r) * C + c0
-                            for j in range(nc):
-                                yf[d + j] = out[r * 8 + j]
+            _forward_image_cl(xp, n, wf, bias, yf, toff, C, Cp, P, OW, sh, sw, Wp, full, out)
+
+
+@njit(**_opts)
+def _forward_image_cl(xp, n, wf, bias, yf, toff, C, Cp, P, OW, sh, sw, Wp, full, out):
+    """``dw_forward_cl``'s output pixels of image n, from its padded buffer ``xp``."""
+    T = toff.shape[0]
+    for pt in range(0, P, 6):
+        p0 = max(0, min(pt, P - 6))
+        b0 = _base(p0, OW, sh, sw, Wp, Cp)
+        b1 = _base(min(p0 + 1, P - 1), OW, sh, sw, Wp, Cp)
+        b2 = _base(min(p0 + 2, P - 1), OW, sh, sw, Wp, Cp)
+        b3 = _base(min(p0 + 3, P - 1), OW, sh, sw, Wp, Cp)
+        b4 = _base(min(p0 + 4, P - 1), OW, sh, sw, Wp, Cp)
+        b5 = _base(min(p0 + 5, P - 1), OW, sh, sw, Wp, Cp)
+        npx = min(6, P - p0)
+        for c0 in range(0, Cp, 8):
+            a0 = vload(bias, c0)
+            a1 = a0
+            a2 = a0
+            a3 = a0
+            a4 = a0
+            a5 = a0
+            for t in range(T):
+                wv = vload(wf, t * Cp + c0)
+                o = toff[t] + c0
+                a0 = vfma(wv, vload(xp, b0 + o), a0)
+                a1 = vfma(wv, vload(xp, b1 + o), a1)
+                a2 = vfma(wv, vload(xp, b2 + o), a2)
+                a3 = vfma(wv, vload(xp, b3 + o), a3)
+                a4 = vfma(wv, vload(xp, b4 + o), a4)
+                a5 = vfma(wv, vload(xp, b5 + o), a5)
+            if full:
+                d = (n * P + p0) * C + c0
+                vstore(yf, d, a0)
+                if npx > 1:
+                    vstore(yf, d + C, a1)
+                if npx > 2:
+                    vstore(yf, d + 2 * C, a2)
+                if npx > 3:
+                    vstore(yf, d + 3 * C, a3)
+                if npx > 4:
+                    vstore(yf, d + 4 * C, a4)
+                if npx > 5:
+                    vstore(yf, d + 5 * C, a5)
+            else:
+                vstore(out, 0, a0)
+                vstore(out, 8, a1)
+                vstore(out, 16, a2)
+                vstore(out, 24, a3)
+                vstore(out, 32, a4)
+                vstore(out, 40, a5)
+                nc = min(8, C - c0)
+                for r in range(npx):
+                    d = (n * P + p0 + r) * C + c0
+                    for j in range(nc):
+                        yf[d + j] = out[r * 8 + j]
 
 
 @njit(inline="always", **_opts)
@@ -324,51 +350,58 @@ def dw_weight_cl(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw):
         gb = np.zeros(P * Cp, x.dtype)  # the image's gy with channels padded to Cp (padding stays 0)
         for n in range(s, N, S):
             _pad_image_cl(x, n, ph, pw, Hp, Wp, Cp, xp)
-            gsrc = gy[n].reshape((P, C))
-            for p in range(P):
-                for c in range(C):
-                    gb[p * Cp + c] = gsrc[p, c]
-            if need_db:
-                for p in range(P):
-                    for c in range(C):
-                        dbp[s, c] += gsrc[p, c]
-            for c0 in range(0, Cp, 8):
-                for t0 in range(0, T, 6):
-                    o0 = toff[t0] + c0
-                    o1 = toff[min(t0 + 1, T - 1)] + c0
-                    o2 = toff[min(t0 + 2, T - 1)] + c0
-                    o3 = toff[min(t0 + 3, T - 1)] + c0
-                    o4 = toff[min(t0 + 4, T - 1)] + c0
-                    o5 = toff[min(t0 + 5, T - 1)] + c0
-                    a0 = vzero(xp)
-                    a1 = vzero(xp)
-                    a2 = vzero(xp)
-                    a3 = vzero(xp)
-                    a4 = vzero(xp)
-                    a5 = vzero(xp)
-                    for oh in range(OH):
-                        rb = oh * sh * Wp * Cp
-                        gi = oh * OW * Cp + c0
-                        for ow in range(OW):
-                            pb = rb + ow * sw * Cp
-                            g = vload(gb, gi)
-                            gi += Cp
-                            a0 = vfma(g, vload(xp, pb + o0), a0)
-                            a1 = vfma(g, vload(xp, pb + o1), a1)
-                            a2 = vfma(g, vload(xp, pb + o2), a2)
-                            a3 = vfma(g, vload(xp, pb + o3), a3)
-                            a4 = vfma(g, vload(xp, pb + o4), a4)
-                            a5 = vfma(g, vload(xp, pb + o5), a5)
-                    nt = min(6, T - t0)
-                    acc = dwp[s]
-                    vstore(acc[t0], c0, vadd(vload(acc[t0], c0), a0))
-                    if nt > 1:
-                        vstore(acc[t0 + 1], c0, vadd(vload(acc[t0 + 1], c0), a1))
-                    if nt > 2:
-                        vstore(acc[t0 + 2], c0, vadd(vload(acc[t0 + 2], c0), a2))
-                    if nt > 3:
-                        vstore(acc[t0 + 3], c0, vadd(vload(acc[t0 + 3], c0), a3))
-                    if nt > 4:
-                        vstore(acc[t0 + 4], c0, vadd(vload(acc[t0 + 4], c0), a4))
-                    if nt > 5:
-                        vstore(acc[t0 + 5], c0, vadd(vload(acc[t0 + 5], c0), a5))
+            _weight_image_cl(xp, gy[n].reshape((P, C)), gb, dwp[s], dbp[s], need_db, toff, OH, OW, sh, sw, Wp)
+
+
+@njit(**_opts)
+def _weight_image_cl(xp, gsrc, gb, acc, db_s, need_db, toff, OH, OW, sh, sw, Wp):
+    """Adds one image's sums to ``acc`` (T, Cp) (and ``db_s``): ``xp`` its padded buffer, ``gsrc`` (P, C) its
+    output gradient, ``gb`` a (P*Cp,) scratch whose channel padding stays 0."""
+    P, C = gsrc.shape
+    T, Cp = acc.shape
+    for p in range(P):
+        for c in range(C):
+            gb[p * Cp + c] = gsrc[p, c]
+    if need_db:
+        for p in range(P):
+            for c in range(C):
+                db_s[c] += gsrc[p, c]
+    for c0 in range(0, Cp, 8):
+        for t0 in range(0, T, 6):
+            o0 = toff[t0] + c0
+            o1 = toff[min(t0 + 1, T - 1)] + c0
+            o2 = toff[min(t0 + 2, T - 1)] + c0
+            o3 = toff[min(t0 + 3, T - 1)] + c0
+            o4 = toff[min(t0 + 4, T - 1)] + c0
+            o5 = toff[min(t0 + 5, T - 1)] + c0
+            a0 = vzero(xp)
+            a1 = vzero(xp)
+            a2 = vzero(xp)
+            a3 = vzero(xp)
+            a4 = vzero(xp)
+            a5 = vzero(xp)
+            for oh in range(OH):
+                rb = oh * sh * Wp * Cp
+                gi = oh * OW * Cp + c0
+                for ow in range(OW):
+                    pb = rb + ow * sw * Cp
+                    g = vload(gb, gi)
+                    gi += Cp
+                    a0 = vfma(g, vload(xp, pb + o0), a0)
+                    a1 = vfma(g, vload(xp, pb + o1), a1)
+                    a2 = vfma(g, vload(xp, pb + o2), a2)
+                    a3 = vfma(g, vload(xp, pb + o3), a3)
+                    a4 = vfma(g, vload(xp, pb + o4), a4)
+                    a5 = vfma(g, vload(xp, pb + o5), a5)
+            nt = min(6, T - t0)
+            vstore(acc[t0], c0, vadd(vload(acc[t0], c0), a0))
+            if nt > 1:
+                vstore(acc[t0 + 1], c0, vadd(vload(acc[t0 + 1], c0), a1))
+            if nt > 2:
+                vstore(acc[t0 + 2], c0, vadd(vload(acc[t0 + 2], c0), a2))
+            if nt > 3:
+                vstore(acc[t0 + 3], c0, vadd(vload(acc[t0 + 3], c0), a3))
+            if nt > 4:
+                vstore(acc[t0 + 4], c0, vadd(vload(acc[t0 + 4], c0), a4))
+            if nt > 5:
+                vstore(acc[t0 + 5], c0, vadd(vload(acc[t0 + 5], c0), a5))

@@ -76,7 +76,7 @@ ROUTES = {
                  "channels-last memory or over a row on NCHW memory, in the input's layout; a strided input "
                  "gradient is scattered in NCHW memory (kernels/depthwise.py, ops/_conv_direct.py: dw_*)",
     "direct": "a register tile of 16 output channels x 6 pixels (explicit 8-lane vectors), any input layout, "
-              "channels-last output; taken where it measured faster than GEMM (``_direct``): a map whose output "
+              "channels-last output; taken where it measured faster than GEMM (``_direct``): a float32 map whose output "
               "channels per group fill the 16-lane tiles and whose reduction (channels x taps) is at least "
               "_DIRECT_MIN_K, and for the weight gradient at most _DIRECT_MAX_CIG input channels per group; a "
               "strided input gradient runs one pass per output phase (kernels/conv_direct.py, "
@@ -116,14 +116,16 @@ def _route(kind, a, w_shape, p, serial=False):
     """The ``ROUTES`` key for map ``kind`` ('forward', 'input' or 'weight') of a conv with weight shape
     ``w_shape`` (Co, Cig, KH, KW) and settings ``p``, reading ``a`` (the input for the forward, else the
     output gradient). A ``serial`` (small) map stays on GEMM: the direct route's packing in Python
-    costs more than it saves there (LeNet-5 at batch 1: 1.28x the GEMM step)."""
+    costs more than it saves there (LeNet-5 at batch 1: 1.28x the GEMM step). So does float64: the
+    tile's 12 accumulators of 8 doubles need 24 AVX2 registers of the 16 there are, and the GEMM
+    route measured faster (N=64 fwd+bwd: 16->16 32x32 45 ms vs 49, 32->32 16x16 38 vs 45)."""
     Co, Cig = w_shape[0], w_shape[1]
     G = p.groups
     forced = _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES")  # "gemm" or "direct": for tests and comparisons
     if forced != "gemm":
         if G > 1 and Cig == 1 and Co == G:
             return "depthwise"
-        if forced == "direct" or (not serial and _direct(kind, w_shape, p)):
+        if forced == "direct" or (not serial and a.dtype == np.float32 and _direct(kind, w_shape, p)):
             return "direct"
     if _planar(a, Cig * G):
         return "planar_s1" if p.stride == (1, 1) else "planar"
