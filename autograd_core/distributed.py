@@ -36,6 +36,7 @@ from __future__ import annotations
 import enum
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -142,6 +143,9 @@ def _abort_on_uncaught(etype, value, tb):
             stream.flush()
         except Exception:  # pragma: no cover - a closed stream
             pass
+    # The launcher forwards each rank's output through a pipe and tears the job down on
+    # MPI_Abort: without a pause the last lines written (this message) were sometimes lost.
+    time.sleep(0.3)
     _mpi().COMM_WORLD.Abort(1)
 
 
