@@ -47,7 +47,13 @@ def stats_ncs(x, shift, s1, s2):
 
 @njit(parallel=True, **_sums)
 def stats_mc(x, shift, part):
-    """``part[t, 0, c]`` / ``part[t, 1, c]``: sums of ``x[m, c] - shift[c]`` and its square over block t of rows."""
+    """``part[t, 0, c]`` / ``part[t, 1, c]``: sums of ``x[m, c] - shift[c]`` and its square over block t of rows.
+
+    Four rows per step: with one, each row's short loop over the channels (16 in
+    ResNet's first stage) read and wrote the partial sums in memory once per
+    row, and ran at half the NCHW kernel's speed; four rows per pass measured
+    1.7-2.2x faster for 16-64 channels.
+    """
     M, C = x.shape
     T = part.shape[0]
     rows = (M + T - 1) // T
@@ -56,12 +62,26 @@ def stats_mc(x, shift, part):
         p2 = part[t, 1]
         p1[:] = 0
         p2[:] = 0
-        for m in range(t * rows, min(M, (t + 1) * rows)):
+        m = t * rows
+        m1 = min(M, (t + 1) * rows)
+        while m + 4 <= m1:
+            r0, r1, r2, r3 = x[m], x[m + 1], x[m + 2], x[m + 3]
+            for c in range(uint64(C)):
+                k = shift[c]
+                d0 = np.float64(r0[c]) - k
+                d1 = np.float64(r1[c]) - k
+                d2 = np.float64(r2[c]) - k
+                d3 = np.float64(r3[c]) - k
+                p1[c] += (d0 + d1) + (d2 + d3)
+                p2[c] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
+            m += 4
+        while m < m1:
             row = x[m]
             for c in range(uint64(C)):
                 d = np.float64(row[c]) - shift[c]
                 p1[c] += d
                 p2[c] += d * d
+            m += 1
 
 
 @njit(parallel=True, **_opts)
@@ -112,7 +132,10 @@ def grad_sums_ncs(g, x, mean, sg, sgx):
 
 @njit(parallel=True, **_sums)
 def grad_sums_mc(g, x, mean, part):
-    """As ``grad_sums_ncs`` on (M, C) memory: block t of rows into ``part[t, 0]`` (sum g) and ``part[t, 1]``."""
+    """As ``grad_sums_ncs`` on (M, C) memory: block t of rows into ``part[t, 0]`` (sum g) and ``part[t, 1]``.
+
+    Four rows per step, as ``stats_mc``.
+    """
     M, C = x.shape
     T = part.shape[0]
     rows = (M + T - 1) // T
@@ -121,13 +144,29 @@ def grad_sums_mc(g, x, mean, part):
         p2 = part[t, 1]
         p1[:] = 0
         p2[:] = 0
-        for m in range(t * rows, min(M, (t + 1) * rows)):
+        m = t * rows
+        m1 = min(M, (t + 1) * rows)
+        while m + 4 <= m1:
+            g0, g1, g2, g3 = g[m], g[m + 1], g[m + 2], g[m + 3]
+            x0, x1, x2, x3 = x[m], x[m + 1], x[m + 2], x[m + 3]
+            for c in range(uint64(C)):
+                mu = mean[c]
+                a0 = np.float64(g0[c])
+                a1 = np.float64(g1[c])
+                a2 = np.float64(g2[c])
+                a3 = np.float64(g3[c])
+                p1[c] += (a0 + a1) + (a2 + a3)
+                p2[c] += ((a0 * (np.float64(x0[c]) - mu) + a1 * (np.float64(x1[c]) - mu))
+                          + (a2 * (np.float64(x2[c]) - mu) + a3 * (np.float64(x3[c]) - mu)))
+            m += 4
+        while m < m1:
             gr = g[m]
             xr = x[m]
             for c in range(uint64(C)):
                 gv = np.float64(gr[c])
                 p1[c] += gv
                 p2[c] += gv * (np.float64(xr[c]) - mean[c])
+            m += 1
 
 
 @njit(parallel=True, **_opts)
