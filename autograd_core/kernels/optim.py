@@ -62,40 +62,26 @@ def _adam(like, P, G, M, V, VMAX, sizes, ctab, lr_t, c2_t, b1c, b2c, one_b1, one
         g = _view(G, k, like, n, lo, hi)
         m = _view(M, k, like, n, lo, hi)
         v = _view(V, k, like, n, lo, hi)
+        vmax = _view(VMAX, k, like, n, lo, hi) if amsgrad else v
         lr = lr_t[k]
         c2 = c2_t[k]
-        if amsgrad:
-            vmax = _view(VMAX, k, like, n, lo, hi)
-            for i in range(hi - lo):
-                gi = g[i]
-                xi = x[i] * decay
-                mi = m[i] + (gi - m[i]) * one_b1
-                vi = v[i] * b2c + (gi * gi) * one_b2
-                m[i] = mi
-                v[i] = vi
+        for i in range(hi - lo):  # (LLVM moves the loop-invariant ``amsgrad`` test out of the loop)
+            gi = g[i]
+            xi = x[i] * decay
+            mi = m[i] + (gi - m[i]) * one_b1
+            vi = v[i] * b2c + (gi * gi) * one_b2
+            m[i] = mi
+            v[i] = vi
+            if amsgrad:
                 a = vmax[i]
                 vi = a if (a > vi or a != a) else vi   # np.maximum: NaN wins
                 vmax[i] = vi
-                d = np.sqrt(vi) / c2 + eps
-                x[i] = xi + (mi / d) * lr
-        else:
-            for i in range(hi - lo):
-                gi = g[i]
-                xi = x[i] * decay
-                mi = m[i] + (gi - m[i]) * one_b1
-                vi = v[i] * b2c + (gi * gi) * one_b2
-                m[i] = mi
-                v[i] = vi
-                d = np.sqrt(vi) / c2 + eps
-                x[i] = xi + (mi / d) * lr
+            d = np.sqrt(vi) / c2 + eps
+            x[i] = xi + (mi / d) * lr
 
 
 def _sgd(like, P, G, B, sizes, ctab, fresh, lr, mu, damp, nesterov, momentum):
-    """SGD with optional momentum; ``fresh[k]``: tensor k's buffer was just made (it already holds g).
-
-    The case split sits outside the element loops, so each loop is one
-    straight-line update that LLVM vectorises.
-    """
+    """SGD with optional momentum; ``fresh[k]``: tensor k's buffer was just made (it already holds g)."""
     for j in prange(ctab.shape[0]):
         k = ctab[j, 0]
         n = sizes[k]
@@ -103,29 +89,19 @@ def _sgd(like, P, G, B, sizes, ctab, fresh, lr, mu, damp, nesterov, momentum):
         hi = ctab[j, 2]
         x = _view(P, k, like, n, lo, hi)
         g = _view(G, k, like, n, lo, hi)
-        if not momentum:
-            for i in range(hi - lo):
-                x[i] = x[i] - lr * g[i]
-            continue
-        b = _view(B, k, like, n, lo, hi)
-        if fresh[k]:
-            if nesterov:
-                for i in range(hi - lo):
-                    x[i] = x[i] - lr * (g[i] + mu * b[i])
+        b = _view(B, k, like, n, lo, hi) if momentum else g
+        new = fresh[k]
+        for i in range(hi - lo):
+            gi = g[i]
+            if momentum:
+                bi = b[i]
+                if not new:
+                    bi = bi * mu + gi * damp
+                    b[i] = bi
+                d = gi + mu * bi if nesterov else bi
             else:
-                for i in range(hi - lo):
-                    x[i] = x[i] - lr * b[i]
-        elif nesterov:
-            for i in range(hi - lo):
-                gi = g[i]
-                bi = b[i] * mu + gi * damp
-                b[i] = bi
-                x[i] = x[i] - lr * (gi + mu * bi)
-        else:
-            for i in range(hi - lo):
-                bi = b[i] * mu + g[i] * damp
-                b[i] = bi
-                x[i] = x[i] - lr * bi
+                d = gi
+            x[i] = x[i] - lr * d
 
 
 @njit(**_opts)

@@ -85,7 +85,7 @@ _NS = {"sgd": 0.35, "adam": 1.5}
 
 def _run(name, total, *args):
     K = _kernels.load("optim")
-    small = _threads.small(elements=int(total * _NS[name] / _threads.NS_PER_ELEMENT))
+    small = _threads.small(elements=total, ns_per_element=_NS[name])
     getattr(K, name + "_serial" if small else name)(*args)
 
 
