@@ -128,6 +128,25 @@ def _pixel_base(p, OW, sh, sw, Wp, C):
     return (oh * sh * Wp + ow * sw) * C
 
 
+@njit(inline="always", **_opts)
+def tile_bases(p0, P, OW, sh, sw, Wp, C, add):
+    """Buffer offsets (+ ``add``) of a tile's 6 output pixels p0..p0+5 of P (past the last: the last again)."""
+    return (_pixel_base(p0, OW, sh, sw, Wp, C) + add,
+            _pixel_base(min(p0 + 1, P - 1), OW, sh, sw, Wp, C) + add,
+            _pixel_base(min(p0 + 2, P - 1), OW, sh, sw, Wp, C) + add,
+            _pixel_base(min(p0 + 3, P - 1), OW, sh, sw, Wp, C) + add,
+            _pixel_base(min(p0 + 4, P - 1), OW, sh, sw, Wp, C) + add,
+            _pixel_base(min(p0 + 5, P - 1), OW, sh, sw, Wp, C) + add)
+
+
+@njit(inline="always", **_opts)
+def tile_offsets(off, k0, add):
+    """``off[k0:k0+6] + add`` as 6 values (past the end: the last entry again): a weight-gradient tile's rows."""
+    last = off.shape[0] - 1
+    return (off[k0] + add, off[min(k0 + 1, last)] + add, off[min(k0 + 2, last)] + add,
+            off[min(k0 + 3, last)] + add, off[min(k0 + 4, last)] + add, off[min(k0 + 5, last)] + add)
+
+
 # --------------------------------------------------------------------------- forward tile
 
 @njit(inline="always", **_opts)
@@ -280,12 +299,7 @@ def _conv_image(xp, n, C, G, Cob, Cig, wf, bf, passes, toff, Hy, Wy, Co, yf, Wp,
                 co0 = g * Cog + ob * OB
                 for pt in range(0, P, R):
                     p0 = max(0, min(pt, P - R))
-                    b0 = _pixel_base(p0, OW, sh, sw, Wp, C) + ci0
-                    b1 = _pixel_base(min(p0 + 1, P - 1), OW, sh, sw, Wp, C) + ci0
-                    b2 = _pixel_base(min(p0 + 2, P - 1), OW, sh, sw, Wp, C) + ci0
-                    b3 = _pixel_base(min(p0 + 3, P - 1), OW, sh, sw, Wp, C) + ci0
-                    b4 = _pixel_base(min(p0 + 4, P - 1), OW, sh, sw, Wp, C) + ci0
-                    b5 = _pixel_base(min(p0 + 5, P - 1), OW, sh, sw, Wp, C) + ci0
+                    b0, b1, b2, b3, b4, b5 = tile_bases(p0, P, OW, sh, sw, Wp, C, ci0)
                     _fwd_tile(xp, b0, b1, b2, b3, b4, b5, wf, wb, tk, inner, out, ob0, bf)
                     for r in range(min(R, P - p0)):
                         i = (p0 + r) // OW
@@ -456,12 +470,7 @@ def _weight_image(xp, gs, gbase0, gstride, direct, dst_s, db_s, need_db, koff, G
             gbase = gbase0 + (g * Cog + ob * OB if direct else (g * Cob + ob) * OB)
             for k0 in range(0, KT, R):
                 nk = min(R, KT - k0)
-                o0 = koff[k0] + gc
-                o1 = koff[min(k0 + 1, KT - 1)] + gc
-                o2 = koff[min(k0 + 2, KT - 1)] + gc
-                o3 = koff[min(k0 + 3, KT - 1)] + gc
-                o4 = koff[min(k0 + 4, KT - 1)] + gc
-                o5 = koff[min(k0 + 5, KT - 1)] + gc
+                o0, o1, o2, o3, o4, o5 = tile_offsets(koff, k0, gc)
                 _wgrad_tile(xp, o0, o1, o2, o3, o4, o5, gs, gbase, gstride, OH, OW, sh, sw, Wp, C, acc)
                 for r in range(nk):
                     row = dst[k0 + r]

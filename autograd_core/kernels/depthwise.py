@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .conv_direct import tile_bases, tile_offsets
 from .simd import vadd, vfma, vload, vsplat, vstore, vsum, vzero
 
 _opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
@@ -272,12 +273,7 @@ def _forward_image_cl(xp, n, wf, bias, yf, toff, C, Cp, P, OW, sh, sw, Wp, full,
     T = toff.shape[0]
     for pt in range(0, P, 6):
         p0 = max(0, min(pt, P - 6))
-        b0 = _base(p0, OW, sh, sw, Wp, Cp)
-        b1 = _base(min(p0 + 1, P - 1), OW, sh, sw, Wp, Cp)
-        b2 = _base(min(p0 + 2, P - 1), OW, sh, sw, Wp, Cp)
-        b3 = _base(min(p0 + 3, P - 1), OW, sh, sw, Wp, Cp)
-        b4 = _base(min(p0 + 4, P - 1), OW, sh, sw, Wp, Cp)
-        b5 = _base(min(p0 + 5, P - 1), OW, sh, sw, Wp, Cp)
+        b0, b1, b2, b3, b4, b5 = tile_bases(p0, P, OW, sh, sw, Wp, Cp, 0)
         npx = min(6, P - p0)
         for c0 in range(0, Cp, 8):
             a0 = vload(bias, c0)
@@ -322,13 +318,6 @@ def _forward_image_cl(xp, n, wf, bias, yf, toff, C, Cp, P, OW, sh, sw, Wp, full,
                         yf[d + j] = out[r * 8 + j]
 
 
-@njit(inline="always", **_opts)
-def _base(p, OW, sh, sw, Wp, Cp):
-    oh = p // OW
-    ow = p - oh * OW
-    return (oh * sh * Wp + ow * sw) * Cp
-
-
 @njit(parallel=True, **_opts)
 def dw_weight_cl(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw):
     """Weight-gradient partials ``dwp`` (S, KH*KW, Cp) and bias-gradient partials ``dbp`` (S, Cp) or (S, 0),
@@ -368,12 +357,7 @@ def _weight_image_cl(xp, gsrc, gb, acc, db_s, need_db, toff, OH, OW, sh, sw, Wp)
                 db_s[c] += gsrc[p, c]
     for c0 in range(0, Cp, 8):
         for t0 in range(0, T, 6):
-            o0 = toff[t0] + c0
-            o1 = toff[min(t0 + 1, T - 1)] + c0
-            o2 = toff[min(t0 + 2, T - 1)] + c0
-            o3 = toff[min(t0 + 3, T - 1)] + c0
-            o4 = toff[min(t0 + 4, T - 1)] + c0
-            o5 = toff[min(t0 + 5, T - 1)] + c0
+            o0, o1, o2, o3, o4, o5 = tile_offsets(toff, t0, c0)
             a0 = vzero(xp)
             a1 = vzero(xp)
             a2 = vzero(xp)
