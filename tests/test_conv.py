@@ -616,6 +616,35 @@ def test_direct_route_agrees_with_the_gemm_route(channels_last, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_first_conv_writes_channels_last_like_the_direct_convs_after_it(stride):
+    """A 3->16 conv (reduction 27: planar GEMM route) writes channels-last memory, as the direct route
+    does for the convs after it, so batch norm and residual adds see one layout; values and gradients
+    are the plain numpy reference's."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((16, 3, 32, 32)).astype(np.float32)  # large enough for two threads
+    w = (rng.standard_normal((16, 3, 3, 3)) / 5).astype(np.float32)
+    w2 = (rng.standard_normal((16, 16, 3, 3)) / 12).astype(np.float32)
+    xt, wt, w2t = ag.tensor(x), ag.tensor(w, requires_grad=True), ag.tensor(w2, requires_grad=True)
+    with log_routes() as taken:
+        y = ag.conv2d(xt, wt, None, stride=stride, padding=1)
+        z = ag.conv2d(y, w2t, None, padding=1)
+    assert [r.route for r in taken] == ["planar_s1" if stride == 1 else "planar", "direct"]
+    assert _is_channels_last(y.data) and _is_channels_last(z.data)
+    s = (1, 1) if stride == 1 else (2, 2)
+    y_ref = conv_ref(x.astype(np.float64), w.astype(np.float64), None, s, ((1, 1), (1, 1)), (1, 1), 1)
+    np.testing.assert_allclose(y.data, y_ref, rtol=1e-4, atol=1e-4)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(ag.tensor(_channels_last(gy)))  # the gradient in the layout the layers after it give
+    _, dw_ref, _ = conv_grads_ref(x.astype(np.float64), w.astype(np.float64), gy.astype(np.float64), s,
+                                  ((1, 1), (1, 1)), (1, 1), 1)
+    np.testing.assert_allclose(wt.grad.data, dw_ref, rtol=1e-3, atol=1e-3)
+    # float64, small (serial) maps and forced GEMM keep NCHW memory
+    assert ag.conv2d(ag.tensor(x.astype(np.float64)), ag.tensor(w.astype(np.float64)), None,
+                     padding=1).data.flags.c_contiguous
+    assert ag.conv2d(ag.tensor(x[:1, :, :8, :8]), wt, None, padding=1).data.flags.c_contiguous
+
+
 @pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=(1, 0), dilation=(1, 2))])
 def test_direct_route_gradcheck_and_gradgradcheck(kw, monkeypatch):
     monkeypatch.setenv("AUTOGRAD_CORE_CONV_ROUTES", "direct")

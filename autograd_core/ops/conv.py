@@ -82,10 +82,11 @@ ROUTES = {
               "strided input gradient runs one pass per output phase (kernels/conv_direct.py, "
               "ops/_conv_direct.py: direct_*)",
     "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
-                 "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted "
-                 "(kernels/conv.py: *_planar_s1)",
-    "planar": "NCHW memory, at most _PLANAR_MAX_C input channels, stride > 1: im2row per image + GEMM "
-              "(kernels/conv.py: *_planar)",
+                 "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted; "
+                 "the output transposed to channels-last where the direct route would have written it "
+                 "(``_channels_last_output``: a first conv, 3->16) (kernels/conv.py: *_planar_s1)",
+    "planar": "NCHW memory, at most _PLANAR_MAX_C input channels, stride > 1: im2row per image + GEMM, "
+              "output layout as planar_s1 (kernels/conv.py: *_planar)",
     "nhwc": "every other input (channels-last views, many channels): channels-last im2col + GEMM over chunks of "
             "images sized to L2 (kernels/conv.py: conv2d_forward, conv2d_backward_input, conv2d_backward_weight)",
 }
@@ -130,6 +131,19 @@ def _route(kind, a, w_shape, p, serial=False):
     if _planar(a, Cig * G):
         return "planar_s1" if p.stride == (1, 1) else "planar"
     return "nhwc"
+
+
+def _channels_last_output(x, cog, serial):
+    """Whether a planar-route forward writes channels-last memory (its NCHW result transposed by a kernel).
+
+    It does where the direct route would have (a float32 map large enough for the threads, whose
+    ``cog`` output channels per group fill the direct tiles) but the reduction is too short for it: a
+    network's first conv (3->16, reduction 27). Then its output and the direct convs' after it share
+    one memory layout; mixed layouts made every batch norm, ReLU and residual add between them
+    transpose (ResNet-8 step, batch 32: 74 -> 71 ms measured with an all-GEMM channels-last stem).
+    """
+    return (x.dtype == np.float32 and not serial and _fills_tiles(cog)
+            and _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES") != "gemm")
 
 
 _MODULES = {"depthwise": "depthwise", "direct": "conv_direct"}  # the kernel module of a route; else "conv"
@@ -199,8 +213,8 @@ def _flops(N, Co, OH, OW, Cig, KH, KW):
 def _forward(x, w, b, p, OH, OW):
     """y = F(x, w) + b, (N, Co, OH, OW), and x in NHWC memory for the weight gradient.
 
-    Planar inputs (``_planar``) give NCHW memory and no NHWC x (None); the
-    others a channels-last view.
+    Planar inputs (``_planar``) give no NHWC x (None), and NCHW memory unless
+    ``_channels_last_output``; the others a channels-last view.
     """
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
@@ -214,6 +228,7 @@ def _forward(x, w, b, p, OH, OW):
         fwd = _D.dw_forward if route == "depthwise" else _D.direct_forward
         return fwd(run, x, w, b, p, OH, OW, cdt, nthreads).astype(odt, copy=False), None
     if route != "nhwc":
+        cl_out = _channels_last_output(x, Co // G, serial)
         xc = np.ascontiguousarray(x, dtype=cdt)
         y = np.empty((N, Co, OH, OW), cdt)
         if N and y.size:
@@ -225,6 +240,8 @@ def _forward(x, w, b, p, OH, OW):
                 run("conv2d_forward_planar", xc, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw)
         elif b is not None:
             y[...] = bias[:, None, None]
+        if cl_out:
+            y = nchw_view(to_nhwc(y))
         return y.astype(odt, copy=False), None
     xs = to_nhwc(x.astype(cdt, copy=False))
     wm = _gemm_weight(w.astype(cdt, copy=False), G)
