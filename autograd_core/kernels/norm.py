@@ -8,6 +8,9 @@ Two memory layouts, as the convolutions produce them:
 
 * ``_ncs``: ``x`` viewed as (N, C, S), C-contiguous (NCHW memory, S = H*W);
 * ``_mc``: ``x`` viewed as (M, C), C-contiguous (channels-last memory, M = N*H*W).
+  The caller may hand over k pixels per row, (M/k, k*C), with every per-channel
+  vector tiled k times and ``part`` folded back afterwards (``ops/norm.py``'s
+  ``_mc_rows``): the kernels see only a row length and vectors of that length.
 
 Statistics are accumulated around a shift (the channel's first value), which
 keeps ``sum(d^2) - sum(d)^2 / M`` free of cancellation when the mean is large

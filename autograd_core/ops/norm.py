@@ -47,11 +47,21 @@ def _bn_kernels():
     return load("norm")
 
 
+def _to_last(nd):
+    """The axis order that moves the channel axis 1 of an ``nd``-dim array last (``np.moveaxis(a, 1, -1)``
+    costs 5 us in Python, a ``transpose`` 0.3: batch norm asks twice per call)."""
+    return (0,) + tuple(range(2, nd)) + (1,)
+
+
+def _from_last(nd):
+    return (0, nd - 1) + tuple(range(1, nd - 1))
+
+
 def _bn_layout(a):
     """``("ncs", (N, C, S) view)`` for NCHW memory, ``("mc", (M, C) view)`` for channels-last, else None."""
     if a.flags.c_contiguous:
         return "ncs", a.reshape(a.shape[0], a.shape[1], -1)
-    t = np.moveaxis(a, 1, -1)
+    t = a.transpose(_to_last(a.ndim))
     if t.flags.c_contiguous:
         return "mc", t.reshape(-1, a.shape[1])
     return None
@@ -63,7 +73,24 @@ def _bn_empty(kind, x):
         y = np.empty(x.shape, x.dtype)
         return y, y.reshape(x.shape[0], x.shape[1], -1)
     t = np.empty(x.shape[:1] + x.shape[2:] + x.shape[1:2], x.dtype)
-    return np.moveaxis(t, -1, 1), t.reshape(-1, x.shape[1])
+    return t.transpose(_from_last(x.ndim)), t.reshape(-1, x.shape[1])
+
+
+_MC_ROW = 256  # elements per kernel row on channels-last memory (128-1024 measured alike; benchmarks/RESULTS.md)
+
+
+def _mc_rows(v):
+    """A channels-last (M, C) view as (M / k, k * C): k pixels per kernel row, and k.
+
+    The ``_mc`` kernels loop over a row with per-channel vectors tiled k times. On rows of
+    16-64 channels the loop ran 2-8 vector steps per entry, and its set-up (alias checks
+    between nine arrays) cost as much as the work; 256-element rows measured 1.7-2.3x faster.
+    """
+    M, C = v.shape
+    k = 1 << max(0, (_MC_ROW // C).bit_length() - 1)
+    while M % k:
+        k >>= 1
+    return v.reshape(M // k, k * C), k
 
 
 def _bn_forward_kernels(x, weight, bias, eps):
@@ -81,9 +108,10 @@ def _bn_forward_kernels(x, weight, bias, eps):
         s1, s2 = np.empty(C), np.empty(C)
         _threads.run(K.stats_ncs, v, shift, s1, s2, elements=x.size)
     else:
-        part = np.empty((max(1, min(_threads.num_threads(), M)), 2, C))
-        _threads.run(K.stats_mc, v, shift, part, elements=x.size)
-        s1, s2 = part.sum(0)
+        v, rep = _mc_rows(v)
+        part = np.empty((max(1, min(_threads.num_threads(), v.shape[0])), 2, v.shape[1]))
+        _threads.run(K.stats_mc, v, np.tile(shift, rep), part, elements=x.size)
+        s1, s2 = part.reshape(part.shape[0], 2, rep, C).sum((0, 2))
     mean64 = shift + s1 / M
     var64 = np.maximum((s2 - s1 * s1 / M) / M, 0.0)
     dt = x.dtype
@@ -92,7 +120,11 @@ def _bn_forward_kernels(x, weight, bias, eps):
     scale = invstd if weight is None else (invstd * weight).astype(dt, copy=False)
     b = np.zeros(C, dt) if bias is None else np.ascontiguousarray(bias, dtype=dt)
     out, ov = _bn_empty(kind, x)
-    _threads.run(K.affine_ncs if kind == "ncs" else K.affine_mc, v, mean, scale, b, ov, elements=x.size)
+    if kind == "ncs":
+        _threads.run(K.affine_ncs, v, mean, scale, b, ov, elements=x.size)
+    else:
+        _threads.run(K.affine_mc, v, np.tile(mean, rep), np.tile(scale, rep), np.tile(b, rep),
+                     ov.reshape(v.shape), elements=x.size)
     return out, mean, var, invstd
 
 
@@ -104,16 +136,18 @@ def _bn_backward_kernels(x, g, w, mean, invstd, need):
     M = x.size // C
     gl = _bn_layout(g)
     if gl is None or gl[0] != kind:  # g in x's memory layout
-        g = np.ascontiguousarray(g) if kind == "ncs" else np.ascontiguousarray(np.moveaxis(g, 1, -1))
+        g = np.ascontiguousarray(g) if kind == "ncs" else np.ascontiguousarray(g.transpose(_to_last(g.ndim)))
         gl = _bn_layout(g) if kind == "ncs" else ("mc", g.reshape(-1, C))
     gv = gl[1]
     if kind == "ncs":
         sg, sgx = np.empty(C), np.empty(C)
         _threads.run(K.grad_sums_ncs, gv, v, mean, sg, sgx, elements=x.size)
     else:
-        part = np.empty((max(1, min(_threads.num_threads(), M)), 2, C))
-        _threads.run(K.grad_sums_mc, gv, v, mean, part, elements=x.size)
-        sg, sgx = part.sum(0)
+        v, rep = _mc_rows(v)
+        gv = gv.reshape(v.shape)
+        part = np.empty((max(1, min(_threads.num_threads(), v.shape[0])), 2, v.shape[1]))
+        _threads.run(K.grad_sums_mc, gv, v, np.tile(mean, rep), part, elements=x.size)
+        sg, sgx = part.reshape(part.shape[0], 2, rep, C).sum((0, 2))
     dt = x.dtype
     inv64 = invstd.astype(np.float64)
     dx = None
@@ -124,8 +158,11 @@ def _bn_backward_kernels(x, g, w, mean, invstd, need):
         b = (-A * inv64 * inv64 * (sgx / M)).astype(dt)
         k = (-A * (sg / M)).astype(dt)
         dx, dv = _bn_empty(kind, x)
-        _threads.run(K.grad_input_ncs if kind == "ncs" else K.grad_input_mc, gv, v, mean, a, b, k, dv,
-                     elements=x.size)
+        if kind == "ncs":
+            _threads.run(K.grad_input_ncs, gv, v, mean, a, b, k, dv, elements=x.size)
+        else:
+            _threads.run(K.grad_input_mc, gv, v, np.tile(mean, rep), np.tile(a, rep), np.tile(b, rep),
+                         np.tile(k, rep), dv.reshape(v.shape), elements=x.size)
     dw = (sgx * inv64).astype(dt) if len(need) > 1 and need[1] else None
     db = sg.astype(dt) if len(need) > 2 and need[2] else None
     return dx, dw, db
