@@ -13,7 +13,8 @@ timed on that input:
 - ``fwd``: the layer's forward with the graph recorded (inputs require grad,
   as in a training step);
 - ``fwd+bwd``: forward, then ``grad(y, [x] + parameters, gy)`` with a fixed
-  random ``gy`` (the network's first layer takes no input gradient, as in a step);
+  random ``gy`` in ``y``'s memory layout, as the next layer's backward would hand
+  it over (the network's first layer takes no input gradient, as in a step);
 - ``bwd`` = ``fwd+bwd - fwd``.
 
 Units are the leaf layers; a residual block adds ``add+relu`` (the sum of its
@@ -128,7 +129,8 @@ def worker(framework, model, batch, threads, min_time):
             f = (lambda u, m=m: m(u)) if not first else (lambda m=m, x=x: m(x))
         y = f(*ins)
         acts[dst] = y.detach()
-        gy = ad.T(rng.standard_normal(tuple(y.shape)).astype(np.float32))
+        # in y's memory layout, as the next layer's backward hands it over in a step
+        gy = ad.T_like(rng.standard_normal(tuple(y.shape)).astype(np.float32), y.detach())
         want = ins + params
 
         def fwd(f=f, ins=ins):

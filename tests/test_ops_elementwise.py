@@ -253,3 +253,31 @@ def test_relu_on_large_arrays_matches_numpy_in_every_layout(dtype, layout):
     np.testing.assert_array_equal(gx.data, want)
     (ggy,) = ag.grad((gx * 2.0).sum(), [gy])
     np.testing.assert_array_equal(ggy.data, np.where(a_pos, 2.0, 0.0))
+
+
+def test_dense_order_and_inverse_order_agree_with_numpy_argsort():
+    """The stride-order helpers the kernels' memory-order paths use (plain Python, for speed) against the
+    numpy formulation: every axis order of a 4-d array, also sliced, size-1 and broadcast views."""
+    import itertools
+
+    from autograd_core.ops._common import dense_order, inverse_order
+
+    def reference(a):
+        if a.flags.c_contiguous:
+            return None
+        perm = tuple(int(i) for i in np.argsort([-s for s in a.strides], kind="stable"))
+        return perm if a.transpose(perm).flags.c_contiguous else False
+
+    base = np.zeros((2, 3, 4, 5))
+    seen = set()
+    for p in itertools.permutations(range(4)):
+        a = base.transpose(p)
+        for v in (a, a[:, ::2], a[..., :1], np.broadcast_to(a[:1], a.shape)):
+            got = dense_order(v)
+            assert got == reference(v), (p, v.strides)
+            seen.add(type(got))
+            if got:
+                assert v.transpose(got).flags.c_contiguous
+        assert inverse_order(p) == tuple(np.argsort(p))
+        assert base.transpose(p).transpose(inverse_order(p)).shape == base.shape
+    assert seen == {type(None), tuple, bool}  # all three answers occur

@@ -21,7 +21,7 @@ from .. import _threads
 from ..function import Function, ShapeError, is_grad_enabled
 from ..random import get_rng
 from ..tensor import Tensor
-from ._common import array_of, as_tensor, check_dtypes
+from ._common import array_of, as_tensor, check_dtypes, inverse_order
 from ._declare import functional, method
 from .elementwise import (Elu, Mask, Mul, Where, _dense_order, _sigmoid, abs as _abs, cast, exp, leaky_relu, sigmoid,
                           softplus, tanh)
@@ -114,7 +114,7 @@ def _flat(a, perm):
 def _unflat(flat, like, perm):
     shape = like.shape if perm is None else tuple(like.shape[p] for p in perm)
     out = flat.reshape(shape)
-    return out if perm is None else out.transpose(np.argsort(perm))
+    return out if perm is None else out.transpose(inverse_order(perm))
 
 
 def _gelu_kernels():

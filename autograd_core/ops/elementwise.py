@@ -15,7 +15,7 @@ from .. import _settings, _threads
 from ..function import Function, _state, ShapeError
 from ..tensor import Tensor
 from . import fused as _fused
-from ._common import dense_order
+from ._common import dense_order, inverse_order
 from ._declare import functional, method
 from .factory import check_memory_format, contiguous_format, copy_as, is_format, preserve_format
 
@@ -239,7 +239,7 @@ class Mask(Function):
                 out = np.empty(kp.shape, g.dtype)
                 _threads.run(_ew_kernels().mask_select, gp.reshape(-1), kp.reshape(-1), out.reshape(-1),
                              elements=g.size)
-                return out if perm is None else out.transpose(np.argsort(perm))
+                return out if perm is None else out.transpose(inverse_order(perm))
         it = _MASK_INT.get(g.dtype)
         if it is None:
             return np.where(keep, g, 0)
@@ -415,7 +415,7 @@ class Relu(Function):
                 _threads.run(_ew_kernels().relu_forward, ap.reshape(-1), out.reshape(-1), keep.reshape(-1),
                              elements=a.size)
                 if perm is not None:
-                    inv = np.argsort(perm)
+                    inv = inverse_order(perm)
                     out, keep = out.transpose(inv), keep.transpose(inv)
                 ctx.mask = keep
                 return out

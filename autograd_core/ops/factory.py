@@ -18,6 +18,7 @@ import numpy as np
 from ..creation import _finish, _size  # the factories' own size check and wrapping
 from ..devices import check as _check_device  # the one device check (devices.py)
 from ..tensor import Tensor
+from ._common import inverse_order
 from ._declare import method
 
 # Methods only (Tensor.new_*, is_contiguous): no op here. The formats are constants, not ops, so
@@ -75,7 +76,7 @@ def copy_as(a, fmt):
     if fmt is contiguous_format:
         return np.array(a, order="C", copy=True)
     perm = _CHANNELS_LAST[fmt][1]
-    return np.ascontiguousarray(a.transpose(perm)).transpose(np.argsort(perm))
+    return np.ascontiguousarray(a.transpose(perm)).transpose(inverse_order(perm))
 
 
 @method

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import _threads
 from .. import kernels as _kernels
-from ._common import dense_order
+from ._common import dense_order, inverse_order
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -128,7 +128,7 @@ def add(a, b):
     bp = b if perm is None else b.transpose(perm)
     out = np.empty(ap.shape, a.dtype)
     _kernels.load("elementwise").add(ap.reshape(-1), bp.reshape(-1), out.reshape(-1))
-    return out if perm is None else out.transpose(np.argsort(perm))
+    return out if perm is None else out.transpose(inverse_order(perm))
 
 
 # --------------------------------------------------------------------------- matmul

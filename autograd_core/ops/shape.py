@@ -12,6 +12,7 @@ import numpy as np
 
 from ..function import Function, ShapeError
 from ..tensor import Tensor
+from ._common import inverse_order
 from ._declare import functional, method
 
 __all__ = ["reshape", "view", "view_as", "flatten", "permute", "transpose", "t", "squeeze", "unsqueeze",
@@ -87,7 +88,7 @@ class Reshape(Function):
 class Permute(Function):
     @staticmethod
     def forward(ctx, a, dims):
-        ctx.inverse = tuple(np.argsort(dims))
+        ctx.inverse = inverse_order(dims)
         return np.transpose(a, dims)
 
     @staticmethod

@@ -25,6 +25,12 @@ class _Adapter:
     def A(t):
         return t.data if hasattr(t, "data") else np.asarray(t)
 
+    def T_like(self, arr, like):
+        """A tensor of ``arr``'s values in the memory layout of tensor ``like`` (channels-last stays so)."""
+        out = np.empty_like(self.A(like))
+        out[...] = arr
+        return self.ag.from_numpy(out)
+
     def grad(self, outputs, inputs, grad_outputs, retain_graph):
         return self.ag.grad(outputs, inputs, grad_outputs, retain_graph=retain_graph)
 

@@ -18,6 +18,11 @@ class _Adapter:
         return t.detach().numpy()
 
     @staticmethod
+    def T_like(arr, like):
+        """A tensor of ``arr``'s values in the memory layout of tensor ``like``."""
+        return torch.empty_like(like).copy_(torch.from_numpy(arr))
+
+    @staticmethod
     def grad(outputs, inputs, grad_outputs, retain_graph):
         return torch.autograd.grad(outputs, inputs, grad_outputs, retain_graph=retain_graph)
 
