@@ -366,6 +366,29 @@ def test_batchnorm_kernels_on_large_inputs(dtype, layout, shape):
                                atol=2e-3 if dtype == np.float32 else 1e-8)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_batchnorm_kernels_without_affine_parameters(channels_last):
+    """affine=False on the kernel path (weight and bias None: ones and zeros stand in): values and dx."""
+    rng = np.random.default_rng(4)
+    base = (rng.standard_normal((8, 16, 18, 18)) * 2 + 5).astype(np.float32)
+    from autograd_core.ops.norm import _use_kernels
+    assert _use_kernels(base)
+    if channels_last:
+        leaf = ag.tensor(np.ascontiguousarray(base.transpose(0, 2, 3, 1)), requires_grad=True)
+        x = leaf.permute(0, 3, 1, 2)
+    else:
+        leaf = x = ag.tensor(base, requires_grad=True)
+    y = nn.BatchNorm2d(16, affine=False)(x)
+    xd = base.astype(np.float64)
+    C = xd.shape[1]
+    np.testing.assert_allclose(y.data, np_bn_train(xd, np.ones(C), np.zeros(C), 1e-5), rtol=1e-4, atol=1e-4)
+    g = rng.standard_normal(base.shape).astype(np.float32)
+    y.backward(ag.tensor(g))
+    dx, _, _ = np_bn_grads(xd, np.ones(C), g.astype(np.float64), 1e-5)
+    got = leaf.grad.data.transpose(0, 3, 1, 2) if channels_last else leaf.grad.data
+    np.testing.assert_allclose(got, dx, rtol=1e-3, atol=1e-3)
+
+
 def test_batchnorm_eval_mode_uses_running_statistics():
     bn = nn.BatchNorm2d(2).double()
     for _ in range(5):

@@ -103,29 +103,35 @@ def _bn_forward_kernels(x, weight, bias, eps):
     kind, v = lay
     C = x.shape[1]
     M = x.size // C
-    shift = np.array(v[0, :, 0] if kind == "ncs" else v[0], dtype=np.float64)
+    dt = x.dtype
     if kind == "ncs":
-        s1, s2 = np.empty(C), np.empty(C)
-        _threads.run(K.stats_ncs, v, shift, s1, s2, elements=x.size)
+        shift = v[0, :, 0].astype(np.float64)
+        part = np.empty((1, 2, C))
+        _threads.run(K.stats_ncs, v, shift, part[0, 0], part[0, 1], elements=x.size)
     else:
         v, rep = _mc_rows(v)
+        shift = np.empty((rep, C))
+        shift[:] = v[0, :C]  # the first pixel's values, tiled
+        shift = shift.reshape(-1)
         part = np.empty((max(1, min(_threads.num_threads(), v.shape[0])), 2, v.shape[1]))
-        _threads.run(K.stats_mc, v, np.tile(shift, rep), part, elements=x.size)
-        s1, s2 = part.reshape(part.shape[0], 2, rep, C).sum((0, 2))
-    mean64 = shift + s1 / M
-    var64 = np.maximum((s2 - s1 * s1 / M) / M, 0.0)
-    dt = x.dtype
-    mean, var = mean64.astype(dt), var64.astype(dt)
-    invstd = 1.0 / np.sqrt(var + dt.type(eps))
-    scale = invstd if weight is None else (invstd * weight).astype(dt, copy=False)
-    b = np.zeros(C, dt) if bias is None else np.ascontiguousarray(bias, dtype=dt)
+        _threads.run(K.stats_mc, v, shift, part, elements=x.size)
+    mean, var, invstd = np.empty(C, dt), np.empty(C, dt), np.empty(C, dt)
+    coef = np.empty((3, part.shape[2]), dt)
+    K.finish_stats(part, shift, float(M), dt.type(eps), dt.type(1), _bn_vector(weight, C, dt, 1),
+                   _bn_vector(bias, C, dt, 0), mean, var, invstd, coef)
     out, ov = _bn_empty(kind, x)
     if kind == "ncs":
-        _threads.run(K.affine_ncs, v, mean, scale, b, ov, elements=x.size)
+        _threads.run(K.affine_ncs, v, coef[0], coef[1], coef[2], ov, elements=x.size)
     else:
-        _threads.run(K.affine_mc, v, np.tile(mean, rep), np.tile(scale, rep), np.tile(b, rep),
-                     ov.reshape(v.shape), elements=x.size)
+        _threads.run(K.affine_mc, v, coef[0], coef[1], coef[2], ov.reshape(v.shape), elements=x.size)
     return out, mean, var, invstd
+
+
+def _bn_vector(v, C, dt, fill):
+    """A per-channel parameter as a contiguous (C,) array of dtype ``dt`` (``fill`` everywhere if None)."""
+    if v is None:
+        return np.full(C, fill, dt)
+    return np.ascontiguousarray(v, dtype=dt)
 
 
 def _bn_backward_kernels(x, g, w, mean, invstd, need):
@@ -139,33 +145,32 @@ def _bn_backward_kernels(x, g, w, mean, invstd, need):
         g = np.ascontiguousarray(g) if kind == "ncs" else np.ascontiguousarray(g.transpose(_to_last(g.ndim)))
         gl = _bn_layout(g) if kind == "ncs" else ("mc", g.reshape(-1, C))
     gv = gl[1]
+    dt = x.dtype
     if kind == "ncs":
-        sg, sgx = np.empty(C), np.empty(C)
-        _threads.run(K.grad_sums_ncs, gv, v, mean, sg, sgx, elements=x.size)
+        part = np.empty((1, 2, C))
+        _threads.run(K.grad_sums_ncs, gv, v, mean, part[0, 0], part[0, 1], elements=x.size)
+        mean_t = mean
     else:
         v, rep = _mc_rows(v)
         gv = gv.reshape(v.shape)
+        mean_t = np.empty((rep, C), dt)
+        mean_t[:] = mean
+        mean_t = mean_t.reshape(-1)
         part = np.empty((max(1, min(_threads.num_threads(), v.shape[0])), 2, v.shape[1]))
-        _threads.run(K.grad_sums_mc, gv, v, np.tile(mean, rep), part, elements=x.size)
-        sg, sgx = part.reshape(part.shape[0], 2, rep, C).sum((0, 2))
-    dt = x.dtype
-    inv64 = invstd.astype(np.float64)
+        _threads.run(K.grad_sums_mc, gv, v, mean_t, part, elements=x.size)
+    coef = np.empty((4, part.shape[2]), dt)
+    dw, db = np.empty(C, dt), np.empty(C, dt)
+    K.finish_grads(part, float(M), mean, invstd, _bn_vector(w, C, dt, 1), coef, dw, db)
     dx = None
     if need[0]:
-        # dx = A (g - mean(g) - xh mean(g xh)), xh = (x - mean) invstd, A = w invstd, folded per channel
-        A = inv64 if w is None else inv64 * w.astype(np.float64)
-        a = A.astype(dt)
-        b = (-A * inv64 * inv64 * (sgx / M)).astype(dt)
-        k = (-A * (sg / M)).astype(dt)
+        # dx = a g + b (x - mean) + k per channel (finish_grads): A (g - mean(g) - xh mean(g xh)), A = w invstd
         dx, dv = _bn_empty(kind, x)
         if kind == "ncs":
-            _threads.run(K.grad_input_ncs, gv, v, mean, a, b, k, dv, elements=x.size)
+            _threads.run(K.grad_input_ncs, gv, v, coef[0], coef[1], coef[2], coef[3], dv, elements=x.size)
         else:
-            _threads.run(K.grad_input_mc, gv, v, np.tile(mean, rep), np.tile(a, rep), np.tile(b, rep),
-                         np.tile(k, rep), dv.reshape(v.shape), elements=x.size)
-    dw = (sgx * inv64).astype(dt) if len(need) > 1 and need[1] else None
-    db = sg.astype(dt) if len(need) > 2 and need[2] else None
-    return dx, dw, db
+            _threads.run(K.grad_input_mc, gv, v, coef[0], coef[1], coef[2], coef[3], dv.reshape(v.shape),
+                         elements=x.size)
+    return dx, (dw if len(need) > 1 and need[1] else None), (db if len(need) > 2 and need[2] else None)
 
 
 class BatchNormTrain(Function):
