@@ -575,7 +575,8 @@ def _p(stride=1, padding=1, dilation=1, groups=1):
     ((2, 64, 8, 8), (64, 64, 3, 3), _p(), ("direct", "direct", "nhwc")),            # 64 in: GEMM dw faster
     ((2, 64, 8, 8), (128, 64, 3, 3), _p(stride=2), ("direct", "direct", "nhwc")),  # 64 in: GEMM dw faster
     ((2, 6, 14, 14), (16, 6, 5, 5), _p(padding=0), ("direct", "planar_s1", "direct")),  # 6 input channels
-    ((2, 3, 32, 32), (32, 3, 3, 3), _p(), ("planar_s1",) * 3),                     # reduction 27: GEMM as fast
+    ((2, 3, 32, 32), (32, 3, 3, 3), _p(), ("direct", "planar_s1", "direct")),     # reduction 27: direct 1.6-1.9x
+    ((2, 3, 32, 32), (32, 3, 1, 1), _p(padding=0), ("planar_s1",) * 3),           # 1x1 over 3 channels: GEMM
     ((2, 1, 28, 28), (6, 1, 5, 5), _p(padding=2), ("planar_s1",) * 3),             # 6 output channels
     ((2, 8, 8, 8), (8, 1, 3, 3), _p(groups=8), ("depthwise",) * 3),
     ((2, 8, 8, 8), (8, 1, 3, 3), _p(stride=2, groups=8), ("depthwise",) * 3),
@@ -616,33 +617,34 @@ def test_direct_route_agrees_with_the_gemm_route(channels_last, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("stride", [1, 2])
-def test_first_conv_writes_channels_last_like_the_direct_convs_after_it(stride):
-    """A 3->16 conv (reduction 27: planar GEMM route) writes channels-last memory, as the direct route
-    does for the convs after it, so batch norm and residual adds see one layout; values and gradients
-    are the plain numpy reference's."""
+@pytest.mark.parametrize("k, stride, route", [(3, 1, "direct"), (3, 2, "direct"), (1, 1, "planar_s1")])
+def test_first_conv_writes_channels_last_like_the_direct_convs_after_it(k, stride, route):
+    """A first conv over 3 NCHW channels writes channels-last memory, as the direct convs after it do, so
+    batch norm and residual adds see one layout: 3x3 through the direct kernel (reduction 27), 1x1 through
+    the planar GEMM with its result transposed. Values and the weight gradient against the numpy reference."""
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((16, 3, 32, 32)).astype(np.float32)  # large enough for two threads
-    w = (rng.standard_normal((16, 3, 3, 3)) / 5).astype(np.float32)
+    x = rng.standard_normal((64, 3, 32, 32)).astype(np.float32)  # large enough for two threads (1x1 too)
+    w = (rng.standard_normal((16, 3, k, k)) / 5).astype(np.float32)
     w2 = (rng.standard_normal((16, 16, 3, 3)) / 12).astype(np.float32)
     xt, wt, w2t = ag.tensor(x), ag.tensor(w, requires_grad=True), ag.tensor(w2, requires_grad=True)
+    pad = k // 2
     with log_routes() as taken:
-        y = ag.conv2d(xt, wt, None, stride=stride, padding=1)
+        y = ag.conv2d(xt, wt, None, stride=stride, padding=pad)
         z = ag.conv2d(y, w2t, None, padding=1)
-    assert [r.route for r in taken] == ["planar_s1" if stride == 1 else "planar", "direct"]
+    assert [r.route for r in taken] == [route, "direct"]
     assert _is_channels_last(y.data) and _is_channels_last(z.data)
-    s = (1, 1) if stride == 1 else (2, 2)
-    y_ref = conv_ref(x.astype(np.float64), w.astype(np.float64), None, s, ((1, 1), (1, 1)), (1, 1), 1)
+    s, pads = (stride, stride), ((pad, pad), (pad, pad))
+    y_ref = conv_ref(x.astype(np.float64), w.astype(np.float64), None, s, pads, (1, 1), 1)
     np.testing.assert_allclose(y.data, y_ref, rtol=1e-4, atol=1e-4)
     gy = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(ag.tensor(_channels_last(gy)))  # the gradient in the layout the layers after it give
-    _, dw_ref, _ = conv_grads_ref(x.astype(np.float64), w.astype(np.float64), gy.astype(np.float64), s,
-                                  ((1, 1), (1, 1)), (1, 1), 1)
+    _, dw_ref, _ = conv_grads_ref(x.astype(np.float64), w.astype(np.float64), gy.astype(np.float64), s, pads,
+                                  (1, 1), 1)
     np.testing.assert_allclose(wt.grad.data, dw_ref, rtol=1e-3, atol=1e-3)
     # float64, small (serial) maps and forced GEMM keep NCHW memory
     assert ag.conv2d(ag.tensor(x.astype(np.float64)), ag.tensor(w.astype(np.float64)), None,
-                     padding=1).data.flags.c_contiguous
-    assert ag.conv2d(ag.tensor(x[:1, :, :8, :8]), wt, None, padding=1).data.flags.c_contiguous
+                     padding=pad).data.flags.c_contiguous
+    assert ag.conv2d(ag.tensor(x[:1, :, :8, :8]), wt, None, padding=pad).data.flags.c_contiguous
 
 
 @pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=(1, 0), dilation=(1, 2))])

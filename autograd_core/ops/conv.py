@@ -77,8 +77,8 @@ ROUTES = {
                  "gradient is scattered in NCHW memory (kernels/depthwise.py, ops/_conv_direct.py: dw_*)",
     "direct": "a register tile of 16 output channels x 6 pixels (explicit 8-lane vectors), any input layout, "
               "channels-last output; taken where it measured faster than GEMM (``_direct``): a float32 map whose output "
-              "channels per group fill the 16-lane tiles and whose reduction (channels x taps) is at least "
-              "_DIRECT_MIN_K, and for the weight gradient at most _DIRECT_MAX_CIG input channels per group; a "
+              "channels per group fill the 16-lane tiles, with a spatial kernel or a 1x1 over at least "
+              "_DIRECT_MIN_K channels (``_long_enough``), and for the weight gradient at most _DIRECT_MAX_CIG input channels per group; a "
               "strided input gradient runs one pass per output phase (kernels/conv_direct.py, "
               "ops/_conv_direct.py: direct_*)",
     "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
@@ -92,7 +92,7 @@ ROUTES = {
 }
 
 
-_DIRECT_MIN_K = 64    # direct kernel from this reduction length per group (3->32 3x3, K = 27: GEMM as fast)
+_DIRECT_MIN_K = 64    # reduction length from which 1x1 convs, and input gradients, take the direct kernel
 _DIRECT_MAX_CIG = 32  # direct weight gradient up to this many input channels per group (64: GEMM faster in some runs)
 
 
@@ -101,16 +101,24 @@ def _fills_tiles(n):
     return n >= 12 and 4 * n >= 3 * 16 * (-(-n // 16))
 
 
+def _long_enough(cin, KH, KW):
+    """A reduction the direct kernel beats GEMM on: any spatial kernel, or a 1x1 over ``_DIRECT_MIN_K``
+    channels. Spatial kernels over few channels included: a first conv 3->16 3x3 (reduction 27) ran
+    forward + weight gradient in 2.0 ms against GEMM's 3.2 (N=32, 32x32), 1->16 3x3 in 1.7 against 3.2
+    (benchmarks/RESULTS.md); a 1x1 conv is a GEMM already, with no patch matrix to build."""
+    return KH * KW > 1 or cin >= _DIRECT_MIN_K
+
+
 def _direct(kind, w_shape, p):
     """Whether map ``kind`` ('forward', 'input', 'weight') of a conv with weight ``w_shape`` runs the direct
     kernel: where it measured faster than the GEMM routes (benchmarks/RESULTS.md, issue 12)."""
     Co, Cig, KH, KW = w_shape
     Cog = Co // p.groups
     if kind == "forward":
-        return _fills_tiles(Cog) and Cig * KH * KW >= _DIRECT_MIN_K
+        return _fills_tiles(Cog) and _long_enough(Cig, KH, KW)
     if kind == "input":  # a direct conv of gy (Cog channels in, Cig out), all phases of a stride in one call
-        return _fills_tiles(Cig) and Cog * KH * KW >= _DIRECT_MIN_K
-    return _fills_tiles(Cog) and Cig * KH * KW >= _DIRECT_MIN_K and Cig <= _DIRECT_MAX_CIG
+        return _fills_tiles(Cig) and Cog * KH * KW >= _DIRECT_MIN_K  # (few output channels: not measured)
+    return _fills_tiles(Cog) and _long_enough(Cig, KH, KW) and Cig <= _DIRECT_MAX_CIG
 
 
 def _route(kind, a, w_shape, p, serial=False):
