@@ -5,6 +5,8 @@ Private to ``autograd_core/ops`` (``nn`` and ``optim`` use the public ops instea
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -103,17 +105,32 @@ def nchw_view(a):
 def dense_order(a):
     """The axis order in which ``a`` is C-contiguous (``None``: identity), or ``False`` if there is none.
 
-    Plain Python on the strides: ``np.argsort`` of a 4-tuple cost 25-35 us on the development VM,
-    a quarter of a ReLU on 32x16x32x32 channels-last memory."""
+    Worked out once per (shape, strides, itemsize) and remembered: the kernels' memory-order paths ask
+    for every large elementwise op, and ``np.argsort`` of the strides cost 25-35 us on the development
+    VM (a quarter of a ReLU on 32x16x32x32 channels-last memory)."""
     if a.flags.c_contiguous:
         return None
-    st = a.strides
-    perm = tuple(sorted(range(a.ndim), key=lambda i: -st[i]))  # stable: equal strides keep their order
-    return perm if a.transpose(perm).flags.c_contiguous else False
+    return _dense_perm(a.shape, a.strides, a.itemsize)
+
+
+@functools.lru_cache(maxsize=1024)
+def _dense_perm(shape, strides, itemsize):
+    perm = tuple(sorted(range(len(shape)), key=lambda i: -strides[i]))  # stable: equal strides keep their order
+    expect = itemsize  # C-contiguous in perm's order: numpy's rule, size-1 axes may have any stride
+    for i in reversed(perm):
+        if shape[i] != 1 and strides[i] != expect:
+            return False
+        expect *= shape[i]
+    return perm
 
 
 def inverse_order(perm):
     """The permutation that undoes ``perm`` (``np.argsort(perm)``, without numpy's per-call cost)."""
+    return _inverse(tuple(perm))
+
+
+@functools.lru_cache(maxsize=256)
+def _inverse(perm):
     inv = [0] * len(perm)
     for i, p in enumerate(perm):
         inv[p] = i
