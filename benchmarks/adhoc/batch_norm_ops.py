@@ -1,0 +1,44 @@
+"""Batch norm's forward and backward (the kernel path, as a training step calls them) at ResNet-CIFAR sizes.
+
+    python -m benchmarks.adhoc.batch_norm_ops [nchw]
+
+Channels-last memory unless ``nchw`` is given; median of 100 calls each, warm caches.
+"""
+
+import sys
+import time
+
+import numpy as np
+
+import autograd_core.ops.norm as N
+
+
+def _time(f, n=100):
+    f()
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return np.median(ts) * 1e6
+
+
+def main(nchw=False):
+    rng = np.random.default_rng(0)
+
+    def layout(a):
+        return np.ascontiguousarray(a) if nchw else np.ascontiguousarray(np.moveaxis(a, 1, -1)).transpose(0, 3, 1, 2)
+
+    for shape in [(32, 16, 32, 32), (32, 32, 16, 16), (32, 64, 8, 8)]:
+        C = shape[1]
+        x = layout(rng.standard_normal(shape).astype(np.float32))
+        g = layout(rng.standard_normal(shape).astype(np.float32))
+        w, b = np.ones(C, np.float32), np.zeros(C, np.float32)
+        _, mean, _, invstd = N._bn_forward_kernels(x, w, b, 1e-5)
+        fwd = _time(lambda: N._bn_forward_kernels(x, w, b, 1e-5))
+        bwd = _time(lambda: N._bn_backward_kernels(x, g, w, mean, invstd, (True, True, True)))
+        print(f"{shape} fwd {fwd:.0f} us, bwd {bwd:.0f} us")
+
+
+if __name__ == "__main__":
+    main(nchw="nchw" in sys.argv[1:])
