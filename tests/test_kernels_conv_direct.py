@@ -226,3 +226,30 @@ def test_depthwise_gradients_both_layouts(c):
     assert not dwp[:, :, C:].any()
     _assert_close(dwp.sum(0)[:, :C].T.reshape(w.shape), dw_ref, dt)
     _assert_close(dbp.sum(0)[:C], db_ref, dt)
+
+
+@given(st.integers(1, 40), st.integers(1, 9), st.integers(1, 3), st.integers(1, 3), st.sampled_from([1, 2, 4]),
+       st.sampled_from([np.float32, np.float64]), st.randoms(use_true_random=False))
+def test_weight_packers_match_their_numpy_references(cog, cig, KH, KW, G, dtype, rnd):
+    """The compiled packers (one pass each) lay the weight out exactly as the numpy ones: all taps, and a
+    shuffled subset of taps in a given order (an input-gradient phase), groups, ragged 16-channel blocks."""
+    K = _K()
+    w = np.random.default_rng(rnd.randrange(1 << 30)).standard_normal((cog * G, cig, KH, KW)).astype(dtype)
+    taps = [(i, j) for i in range(KH) for j in range(KW)]
+    order = rnd.sample(taps, rnd.randint(1, len(taps)))
+    for got, want in ((K.pack_weight(w, G), K.pack_weight_numpy(w, G)),
+                      (K.pack_weight(w, G, order), K.pack_weight_numpy(w, G, order)),
+                      (K.pack_weight_transposed(w, G, order), K.pack_weight_transposed_numpy(w, G, order))):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+def test_merge_taps_is_remembered_and_its_offsets_are_the_callers_own():
+    K = _K()
+    taps = [(i, j, i, j) for i in range(3) for j in range(3)]
+    a = K.merge_taps(taps, 16, 1, 10)
+    b = K.merge_taps(list(taps), 16, 1, 10)
+    assert a[0] == b[0] and a[2] == b[2] == 3 * 16
+    np.testing.assert_array_equal(a[1], [0, 160, 320])  # one run of 3 pixels per buffer row of 10
+    a[1][:] = -1  # a caller's copy: the remembered answer is not changed
+    np.testing.assert_array_equal(K.merge_taps(taps, 16, 1, 10)[1], [0, 160, 320])
