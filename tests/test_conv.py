@@ -572,8 +572,10 @@ def _p(stride=1, padding=1, dilation=1, groups=1):
     ((2, 16, 8, 8), (16, 16, 3, 3), _p(), ("direct", "direct", "direct")),
     ((2, 32, 8, 8), (32, 32, 3, 3), _p(dilation=2), ("direct", "direct", "direct")),
     ((2, 64, 8, 8), (64, 16, 3, 3), _p(groups=4), ("direct", "direct", "direct")),
-    ((2, 64, 8, 8), (64, 64, 3, 3), _p(), ("direct", "direct", "nhwc")),            # 64 in: GEMM dw faster
-    ((2, 64, 8, 8), (128, 64, 3, 3), _p(stride=2), ("direct", "direct", "nhwc")),  # 64 in: GEMM dw faster
+    ((2, 64, 8, 8), (64, 64, 3, 3), _p(), ("direct", "direct", "nhwc")),            # 64 in, 8x8: GEMM dw as fast
+    ((2, 64, 16, 16), (64, 64, 3, 3), _p(), ("direct",) * 3),                      # 16x16: direct dw 2x faster
+    ((2, 64, 8, 8), (128, 64, 3, 3), _p(stride=2), ("direct", "direct", "nhwc")),  # 64 in, 8x8: GEMM dw
+    ((2, 128, 16, 16), (256, 128, 3, 3), _p(stride=2), ("direct",) * 3),          # 16x16 in: direct dw 2.3x
     ((2, 6, 14, 14), (16, 6, 5, 5), _p(padding=0), ("direct", "planar_s1", "direct")),  # 6 input channels
     ((2, 3, 32, 32), (32, 3, 3, 3), _p(), ("direct", "planar_s1", "direct")),     # reduction 27: direct 1.6-1.9x
     ((2, 3, 32, 32), (32, 3, 1, 1), _p(padding=0), ("planar_s1",) * 3),           # 1x1 over 3 channels: GEMM
@@ -583,7 +585,11 @@ def _p(stride=1, padding=1, dilation=1, groups=1):
 ])
 def test_route_table(shape, w_shape, p, expected, monkeypatch):
     x = np.zeros(shape, np.float32)
-    got = tuple(conv_mod._route(kind, x, w_shape, p) for kind in ("forward", "input", "weight"))
+    KH, KW = w_shape[2:]
+    gy = np.zeros((shape[0], w_shape[0], _out(shape[2], KH, p.sh, p.ph, p.ph, p.dh),
+                   _out(shape[3], KW, p.sw, p.pw, p.pw, p.dw)), np.float32)
+    got = tuple(conv_mod._route(kind, x if kind == "forward" else gy, w_shape, p)
+                for kind in ("forward", "input", "weight"))
     assert got == expected
     # float64 never takes the direct route by default (GEMM measured faster: 24 registers wanted of 16)
     got64 = tuple(conv_mod._route(kind, x.astype(np.float64), w_shape, p) for kind in ("forward", "input", "weight"))

@@ -78,7 +78,8 @@ ROUTES = {
     "direct": "a register tile of 16 output channels x 6 pixels (explicit 8-lane vectors), any input layout, "
               "channels-last output; taken where it measured faster than GEMM (``_direct``): a float32 map whose output "
               "channels per group fill the 16-lane tiles, with a spatial kernel or a 1x1 over at least "
-              "_DIRECT_MIN_K channels (``_long_enough``), and for the weight gradient at most _DIRECT_MAX_CIG input channels per group; a "
+              "_DIRECT_MIN_K channels (``_long_enough``), and for the weight gradient at most _DIRECT_MAX_CIG input channels per group "
+              "or an input map of more than _GEMM_WGRAD_PIXELS pixels; a "
               "strided input gradient runs one pass per output phase (kernels/conv_direct.py, "
               "ops/_conv_direct.py: direct_*)",
     "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
@@ -93,7 +94,8 @@ ROUTES = {
 
 
 _DIRECT_MIN_K = 64    # reduction length from which 1x1 convs, and input gradients, take the direct kernel
-_DIRECT_MAX_CIG = 32  # direct weight gradient up to this many input channels per group (64: GEMM faster in some runs)
+_DIRECT_MAX_CIG = 32  # direct weight gradient for more input channels per group only on maps above ...
+_GEMM_WGRAD_PIXELS = 64  # ... this many input pixels (8x8 and less: GEMM as fast or faster; RESULTS.md)
 
 
 def _fills_tiles(n):
@@ -109,16 +111,18 @@ def _long_enough(cin, KH, KW):
     return KH * KW > 1 or cin >= _DIRECT_MIN_K
 
 
-def _direct(kind, w_shape, p):
+def _direct(kind, w_shape, p, pixels=0):
     """Whether map ``kind`` ('forward', 'input', 'weight') of a conv with weight ``w_shape`` runs the direct
-    kernel: where it measured faster than the GEMM routes (benchmarks/RESULTS.md, issue 12)."""
+    kernel: where it measured faster than the GEMM routes (benchmarks/RESULTS.md, issue 12). ``pixels``:
+    the input map's size (weight gradients over many channels take GEMM on small maps only)."""
     Co, Cig, KH, KW = w_shape
     Cog = Co // p.groups
     if kind == "forward":
         return _fills_tiles(Cog) and _long_enough(Cig, KH, KW)
     if kind == "input":  # a direct conv of gy (Cog channels in, Cig out), all phases of a stride in one call
         return _fills_tiles(Cig) and Cog * KH * KW >= _DIRECT_MIN_K  # (few output channels: not measured)
-    return _fills_tiles(Cog) and _long_enough(Cig, KH, KW) and Cig <= _DIRECT_MAX_CIG
+    return (_fills_tiles(Cog) and _long_enough(Cig, KH, KW)
+            and (Cig <= _DIRECT_MAX_CIG or pixels > _GEMM_WGRAD_PIXELS))
 
 
 def _route(kind, a, w_shape, p, serial=False):
@@ -134,7 +138,8 @@ def _route(kind, a, w_shape, p, serial=False):
     if forced != "gemm":
         if G > 1 and Cig == 1 and Co == G:
             return "depthwise"
-        if forced == "direct" or (not serial and a.dtype == np.float32 and _direct(kind, w_shape, p)):
+        pixels = a.shape[2] * a.shape[3] * (p.sh * p.sw if kind == "weight" else 1)  # (a = gy: output map)
+        if forced == "direct" or (not serial and a.dtype == np.float32 and _direct(kind, w_shape, p, pixels)):
             return "direct"
     if _planar(a, Cig * G):
         return "planar_s1" if p.stride == (1, 1) else "planar"
