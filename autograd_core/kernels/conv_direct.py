@@ -60,7 +60,7 @@ def pack_weight(w, G, taps=None):
     Co, Cig, KH, KW = w.shape
     rows, cols = _tap_index(None if taps is None else tuple(taps), KH, KW)
     wp = np.zeros((G, -(-(Co // G) // OB), len(rows), Cig, OB), w.dtype)
-    _pack(np.ascontiguousarray(w), G, rows, cols, wp)
+    _pack(np.ascontiguousarray(w), G, rows, cols, wp, False)
     return wp
 
 
@@ -70,7 +70,7 @@ def pack_weight_transposed(w, G, taps):
     Co, Cig, KH, KW = w.shape
     rows, cols = _tap_index(tuple(taps), KH, KW)
     wp = np.zeros((G, -(-Cig // OB), len(rows), Co // G, OB), w.dtype)
-    _pack_transposed(np.ascontiguousarray(w), G, rows, cols, wp)
+    _pack(np.ascontiguousarray(w), G, rows, cols, wp, True)
     return wp
 
 
@@ -83,35 +83,21 @@ def _tap_index(taps, KH, KW):
 
 
 @njit(**_opts)
-def _pack(w, G, rows, cols, wp):
-    """``wp[g, o // 16, t, c, o % 16] = w[g*Cog + o, c, rows[t], cols[t]]`` (``wp`` zeroed: the padding)."""
-    Co, Cig = w.shape[0], w.shape[1]
-    Cog = Co // G
+def _pack(w, G, rows, cols, wp, transposed):
+    """``wp[g, a // 16, t, b, a % 16] = w[g*Cog + o, c, rows[t], cols[t]]`` with (a, b) = (o, c), or (c, o)
+    when ``transposed`` (the input gradient's weight); ``wp`` is zeroed (the padding of the last block)."""
+    Cog = w.shape[0] // G
+    A, B = (w.shape[1], Cog) if transposed else (Cog, w.shape[1])
     for g in range(G):
-        for o in range(Cog):
-            ob = o // OB
-            ol = o - ob * OB
+        for a in range(A):
+            ab = a // OB
+            al = a - ab * OB
             for t in range(rows.shape[0]):
                 i = rows[t]
                 j = cols[t]
-                for c in range(Cig):
-                    wp[g, ob, t, c, ol] = w[g * Cog + o, c, i, j]
-
-
-@njit(**_opts)
-def _pack_transposed(w, G, rows, cols, wp):
-    """``wp[g, c // 16, t, o, c % 16] = w[g*Cog + o, c, rows[t], cols[t]]`` (``wp`` zeroed: the padding)."""
-    Co, Cig = w.shape[0], w.shape[1]
-    Cog = Co // G
-    for g in range(G):
-        for c in range(Cig):
-            cb = c // OB
-            cl = c - cb * OB
-            for t in range(rows.shape[0]):
-                i = rows[t]
-                j = cols[t]
-                for o in range(Cog):
-                    wp[g, cb, t, o, cl] = w[g * Cog + o, c, i, j]
+                for b in range(B):
+                    o, c = (b, a) if transposed else (a, b)
+                    wp[g, ab, t, b, al] = w[g * Cog + o, c, i, j]
 
 
 def pack_weight_numpy(w, G, taps=None):

@@ -211,6 +211,18 @@ def grad_input_mc(g, x, mean, a, b, k, dx):
 # 64-channel 8x8 batch norm); one compiled call does it in a few.
 
 
+@njit(inline="always", **_opts)
+def _fold(part, c, C):
+    """Channel ``c``'s two sums from ``part`` (T, 2, k * C): every block of rows, every pixel of a row."""
+    s1 = 0.0
+    s2 = 0.0
+    for t in range(part.shape[0]):
+        for r in range(part.shape[2] // C):
+            s1 += part[t, 0, r * C + c]
+            s2 += part[t, 1, r * C + c]
+    return s1, s2
+
+
 @njit(**_opts)
 def finish_stats(part, shift, M, eps, one, weight, bias, mean, var, invstd, coef):
     """Mean, biased variance and ``invstd = 1 / sqrt(var + eps)`` of each channel, and the affine map.
@@ -222,16 +234,10 @@ def finish_stats(part, shift, M, eps, one, weight, bias, mean, var, invstd, coef
     data's dtype, as numpy computed it: ``eps`` and ``one`` are of that dtype),
     and ``coef`` (3, L): mean, scale = invstd * weight, and bias, tiled k times.
     """
-    T, _, L = part.shape
     C = mean.shape[0]
-    k = L // C
+    k = part.shape[2] // C
     for c in range(C):
-        s1 = 0.0
-        s2 = 0.0
-        for t in range(T):
-            for r in range(k):
-                s1 += part[t, 0, r * C + c]
-                s2 += part[t, 1, r * C + c]
+        s1, s2 = _fold(part, c, C)
         mean[c] = shift[c] + s1 / M
         var[c] = max((s2 - s1 * s1 / M) / M, 0.0)
         inv = one / np.sqrt(var[c] + eps)
@@ -253,16 +259,10 @@ def finish_grads(part, M, mean, invstd, weight, coef, dw, db):
     ``coef`` (4, L) gets mean, a, b, k tiled; ``dw = sum(g (x - mean)) invstd``,
     ``db = sum(g)``.
     """
-    T, _, L = part.shape
     C = mean.shape[0]
-    k = L // C
+    k = part.shape[2] // C
     for c in range(C):
-        sg = 0.0
-        sgx = 0.0
-        for t in range(T):
-            for r in range(k):
-                sg += part[t, 0, r * C + c]
-                sgx += part[t, 1, r * C + c]
+        sg, sgx = _fold(part, c, C)
         inv = np.float64(invstd[c])
         A = inv * np.float64(weight[c])
         b = -A * inv * inv * (sgx / M)

@@ -149,11 +149,12 @@ def _route(kind, a, w_shape, p, serial=False):
 def _channels_last_output(x, cog, serial):
     """Whether a planar-route forward writes channels-last memory (its NCHW result transposed by a kernel).
 
-    It does where the direct route would have (a float32 map large enough for the threads, whose
-    ``cog`` output channels per group fill the direct tiles) but the reduction is too short for it: a
-    network's first conv (3->16, reduction 27). Then its output and the direct convs' after it share
-    one memory layout; mixed layouts made every batch norm, ReLU and residual add between them
-    transpose (ResNet-8 step, batch 32: 74 -> 71 ms measured with an all-GEMM channels-last stem).
+    It does where the direct route would write channels-last (a float32 map large enough for the
+    threads, whose ``cog`` output channels per group fill the direct tiles) but the map stays on GEMM:
+    a 1x1 conv over few NCHW channels (3x3 first convs take the direct route, ``_long_enough``). Then
+    its output and the direct convs' after it share one memory layout; mixed layouts made every batch
+    norm, ReLU and residual add between them transpose (ResNet-8 step, batch 32: 72-74 -> 67-70 ms
+    when its first conv began writing channels-last).
     """
     return (x.dtype == np.float32 and not serial and _fills_tiles(cog)
             and _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES") != "gemm")

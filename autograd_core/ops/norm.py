@@ -93,6 +93,13 @@ def _mc_rows(v):
     return v.reshape(M // k, k * C), k
 
 
+def _tiled(vec, k, dtype):
+    """``vec`` (C,) repeated k times, (k * C,): a per-channel vector for ``_mc_rows``' wide rows."""
+    out = np.empty((k, vec.shape[0]), dtype)
+    out[:] = vec
+    return out.reshape(-1)
+
+
 def _bn_forward_kernels(x, weight, bias, eps):
     """(out, mean, var, invstd) of batch norm in training mode, by the kernels; ``x`` (N, C, *) float."""
     K = _bn_kernels()
@@ -110,9 +117,7 @@ def _bn_forward_kernels(x, weight, bias, eps):
         _threads.run(K.stats_ncs, v, shift, part[0, 0], part[0, 1], elements=x.size)
     else:
         v, rep = _mc_rows(v)
-        shift = np.empty((rep, C))
-        shift[:] = v[0, :C]  # the first pixel's values, tiled
-        shift = shift.reshape(-1)
+        shift = _tiled(v[0, :C], rep, np.float64)  # the first pixel's values
         part = np.empty((max(1, min(_threads.num_threads(), v.shape[0])), 2, v.shape[1]))
         _threads.run(K.stats_mc, v, shift, part, elements=x.size)
     mean, var, invstd = np.empty(C, dt), np.empty(C, dt), np.empty(C, dt)
@@ -153,9 +158,7 @@ def _bn_backward_kernels(x, g, w, mean, invstd, need):
     else:
         v, rep = _mc_rows(v)
         gv = gv.reshape(v.shape)
-        mean_t = np.empty((rep, C), dt)
-        mean_t[:] = mean
-        mean_t = mean_t.reshape(-1)
+        mean_t = _tiled(mean, rep, dt)
         part = np.empty((max(1, min(_threads.num_threads(), v.shape[0])), 2, v.shape[1]))
         _threads.run(K.grad_sums_mc, gv, v, mean_t, part, elements=x.size)
     coef = np.empty((4, part.shape[2]), dt)
