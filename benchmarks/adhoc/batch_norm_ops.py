@@ -6,21 +6,12 @@ Channels-last memory unless ``nchw`` is given; median of 100 calls each, warm ca
 """
 
 import sys
-import time
 
 import numpy as np
 
 import autograd_core.ops.norm as N
 
-
-def _time(f, n=100):
-    f()
-    ts = []
-    for _ in range(n):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return np.median(ts) * 1e6
+from . import timed
 
 
 def main(nchw=False):
@@ -35,8 +26,8 @@ def main(nchw=False):
         g = layout(rng.standard_normal(shape).astype(np.float32))
         w, b = np.ones(C, np.float32), np.zeros(C, np.float32)
         _, mean, _, invstd = N._bn_forward_kernels(x, w, b, 1e-5)
-        fwd = _time(lambda: N._bn_forward_kernels(x, w, b, 1e-5))
-        bwd = _time(lambda: N._bn_backward_kernels(x, g, w, mean, invstd, (True, True, True)))
+        fwd = timed(lambda: N._bn_forward_kernels(x, w, b, 1e-5), 100)["median"] * 1e6
+        bwd = timed(lambda: N._bn_backward_kernels(x, g, w, mean, invstd, (True, True, True)), 100)["median"] * 1e6
         print(f"{shape} fwd {fwd:.0f} us, bwd {bwd:.0f} us")
 
 

@@ -9,22 +9,13 @@ routes taken and the medians.
 """
 
 import sys
-import time
 
 import numpy as np
 
 import autograd_core as ag
 from autograd_core.ops import conv as C, log_routes
 
-
-def _time(f, n=40):
-    f()
-    ts = []
-    for _ in range(n):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return np.median(ts) * 1e3
+from . import timed
 
 
 def main(min_k, N, Co, Cin=3, k=3, hw=32):
@@ -46,7 +37,7 @@ def main(min_k, N, Co, Cin=3, k=3, hw=32):
     with log_routes() as taken:
         fwd_wgrad()
     print(f"min_k {min_k} N {N} {Cin}->{Co} k{k} {hw}x{hw} {[r.route for r in taken]} "
-          f"fwd {_time(fwd):.2f} fwd+wgrad {_time(fwd_wgrad):.2f} ms")
+          f"fwd {timed(fwd, 40)['median'] * 1e3:.2f} fwd+wgrad {timed(fwd_wgrad, 40)['median'] * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":

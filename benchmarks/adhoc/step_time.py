@@ -7,40 +7,19 @@ Prints one line; ``TAG`` from the environment is printed first (to label A/B run
 
 import os
 import sys
-import time
-
-import numpy as np
 
 import autograd_core as ag
 import nn
 import nn.functional as F
 import optim
-from benchmarks.models import MODELS, build_module
+
+from . import sgd_step, timed
 
 
 def main(model="resnet8", batch=32, steps=20):
-    spec = MODELS[model]
     ag.manual_seed(0)
-    m = build_module(spec, nn)
-    opt = optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-    rng = np.random.default_rng(0)
-    x = ag.tensor(rng.standard_normal((batch,) + tuple(spec["input"])).astype(np.float32))
-    y = ag.tensor(rng.integers(0, spec["classes"], batch))
-
-    def step():
-        opt.zero_grad()
-        F.cross_entropy(m(x), y).backward()
-        opt.step()
-
-    for _ in range(5):
-        step()
-    ts = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        step()
-        ts.append(time.perf_counter() - t)
-    ts.sort()
-    print(f"{os.environ.get('TAG', '')} {model} b{batch}: min {ts[0] * 1e3:.2f} med {ts[len(ts) // 2] * 1e3:.2f} ms")
+    s = timed(sgd_step(ag.tensor, nn, optim, F, model, batch), steps, warmup=5)
+    print(f"{os.environ.get('TAG', '')} {model} b{batch}: min {s['min'] * 1e3:.2f} med {s['median'] * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":

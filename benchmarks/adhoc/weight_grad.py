@@ -9,11 +9,12 @@ of 10 calls; prints the route taken.
 """
 
 import sys
-import time
 
 import numpy as np
 
 from autograd_core.ops import conv as C, log_routes
+
+from . import timed
 
 CASES = [(64, 64, 64, 32, 1), (32, 128, 128, 16, 1), (32, 128, 256, 16, 2), (64, 48, 48, 32, 1),
          (32, 64, 64, 8, 1), (32, 256, 256, 8, 1)]  # (N, Cin, Cout, H = W, stride)
@@ -38,13 +39,8 @@ def main(max_cig):
 
         with log_routes() as taken:
             wgrad()
-        ts = []
-        for _ in range(10):
-            t = time.perf_counter()
-            wgrad()
-            ts.append(time.perf_counter() - t)
         print(f"max_cig {max_cig} N={N} {Ci}->{Co} {H}x{H} s{s} {[r.route for r in taken]} "
-              f"{np.median(ts) * 1e3:.2f} ms")
+              f"{timed(wgrad, 10, warmup=0)['median'] * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":
