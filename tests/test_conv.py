@@ -564,16 +564,84 @@ def test_direct_and_depthwise_routes_match_the_reference(case, channels_last, dt
         np.testing.assert_allclose(bt.grad.data, db, rtol=tol, atol=tol)
 
 
+@st.composite
+def winograd_cases(draw):
+    """3x3 stride-1 convs with a Winograd form (channels multiples of 8 that fill the 16-lane tiles), paddings
+    0-3 (the kernel test covers 8 channels)."""
+    C, Co = draw(st.sampled_from([16, 24])), draw(st.sampled_from([16, 24]))
+    N = draw(st.integers(1, 3))
+    pad = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    H = draw(st.integers(max(1, 3 - 2 * pad[0]), 9))
+    W = draw(st.integers(max(1, 3 - 2 * pad[1]), 9))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((Co, C, 3, 3))
+    b = rng.standard_normal(Co) if draw(st.booleans()) else None
+    return x, w, b, dict(stride=(1, 1), padding=pad, dilation=(1, 1), groups=1), ((pad[0],) * 2, (pad[1],) * 2)
+
+
+@given(winograd_cases(), st.booleans(), st.sampled_from([np.float64, np.float32]))
+def test_winograd_route_matches_the_reference(case, channels_last, dtype):
+    """Forward and input gradient on the Winograd kernel (forced: by default only where the direct route
+    would run), the weight gradient on its usual route, against the float64 numpy reference; paddings
+    above 2 make the input gradient's placement negative (cropped)."""
+    x, w, b, kw, pads = case
+    x, w = x.astype(dtype), w.astype(dtype)
+    b = None if b is None else b.astype(dtype)
+    xt = ag.from_numpy(_channels_last(x) if channels_last else x).requires_grad_()
+    wt = ag.tensor(w, requires_grad=True)
+    bt = ag.tensor(b, requires_grad=True) if b is not None else None
+    with _forced_routes("winograd"), log_routes() as taken:
+        y = ag.conv2d(xt, wt, bt, **kw)
+        gy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+        y.backward(_channels_last(gy) if channels_last else gy)
+    routes = {r.op: r.route for r in taken}
+    assert routes["conv2d forward"] == routes["conv2d input grad"] == "winograd"
+    assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last memory out, as the direct route
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    want = conv_ref(x64, w64, None if b is None else b.astype(np.float64), (1, 1), pads, (1, 1), 1)
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.data, want, rtol=tol, atol=tol)
+    dx, dw, db = conv_grads_ref(x64, w64, gy.astype(np.float64), (1, 1), pads, (1, 1), 1)
+    np.testing.assert_allclose(xt.grad.data, dx, rtol=tol, atol=tol)
+    np.testing.assert_allclose(wt.grad.data, dw, rtol=tol, atol=tol)
+    if b is not None:
+        np.testing.assert_allclose(bt.grad.data, db, rtol=tol, atol=tol)
+
+
+def test_winograd_route_agrees_with_the_direct_route(monkeypatch):
+    """The same float32 ResNet-sized conv through the Winograd and the direct kernel: the default table
+    sends it to Winograd, and the two agree to float32 rounding (values and both gradients)."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 32, 10, 10)).astype(np.float32)
+    w = (rng.standard_normal((32, 32, 3, 3)) / 17).astype(np.float32)
+    gy = rng.standard_normal((4, 32, 10, 10)).astype(np.float32)
+    assert conv_mod._route("forward", x, w.shape, _p()) == "winograd"
+    out = []
+    for forced in ("winograd", "direct"):
+        monkeypatch.setenv("AUTOGRAD_CORE_CONV_ROUTES", forced)
+        xt = ag.from_numpy(_channels_last(x)).requires_grad_()
+        wt = ag.tensor(w, requires_grad=True)
+        y = ag.conv2d(xt, wt, None, padding=1)
+        y.backward(gy)
+        out.append((y.data, xt.grad.data, wt.grad.data))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
 def _p(stride=1, padding=1, dilation=1, groups=1):
     return conv_mod.ConvParams(stride, stride, padding, padding, dilation, dilation, groups)
 
 
 @pytest.mark.parametrize("shape,w_shape,p,expected", [
-    ((2, 16, 8, 8), (16, 16, 3, 3), _p(), ("direct", "direct", "direct")),
+    ((2, 16, 8, 8), (16, 16, 3, 3), _p(), ("winograd", "winograd", "direct")),
     ((2, 32, 8, 8), (32, 32, 3, 3), _p(dilation=2), ("direct", "direct", "direct")),
     ((2, 64, 8, 8), (64, 16, 3, 3), _p(groups=4), ("direct", "direct", "direct")),
-    ((2, 64, 8, 8), (64, 64, 3, 3), _p(), ("direct", "direct", "nhwc")),            # 64 in, 8x8: GEMM dw as fast
-    ((2, 64, 16, 16), (64, 64, 3, 3), _p(), ("direct",) * 3),                      # 16x16: direct dw 2x faster
+    ((2, 64, 8, 8), (64, 64, 3, 3), _p(), ("winograd", "winograd", "nhwc")),        # 64 in, 8x8: GEMM dw as fast
+    ((2, 64, 16, 16), (64, 64, 3, 3), _p(), ("winograd", "winograd", "direct")),    # 16x16: direct dw 2x faster
+    ((2, 16, 8, 8), (24, 16, 3, 3), _p(padding=0), ("winograd", "winograd", "direct")),  # 24 fill 75% of the tiles
+    ((2, 16, 8, 8), (28, 16, 3, 3), _p(), ("direct", "direct", "direct")),         # 28: not a multiple of 8
     ((2, 64, 8, 8), (128, 64, 3, 3), _p(stride=2), ("direct", "direct", "nhwc")),  # 64 in, 8x8: GEMM dw
     ((2, 128, 16, 16), (256, 128, 3, 3), _p(stride=2), ("direct",) * 3),          # 16x16 in: direct dw 2.3x
     ((2, 6, 14, 14), (16, 6, 5, 5), _p(padding=0), ("direct", "planar_s1", "direct")),  # 6 input channels
@@ -591,9 +659,9 @@ def test_route_table(shape, w_shape, p, expected, monkeypatch):
     got = tuple(conv_mod._route(kind, x if kind == "forward" else gy, w_shape, p)
                 for kind in ("forward", "input", "weight"))
     assert got == expected
-    # float64 never takes the direct route by default (GEMM measured faster: 24 registers wanted of 16)
+    # float64 never takes the direct or Winograd route by default (GEMM measured faster: 24 registers wanted of 16)
     got64 = tuple(conv_mod._route(kind, x.astype(np.float64), w_shape, p) for kind in ("forward", "input", "weight"))
-    assert "direct" not in got64
+    assert not {"direct", "winograd"} & set(got64)
     assert [a for a in got64 if a in ("depthwise",)] == [a for a in expected if a == "depthwise"]
     assert set(got) <= set(conv_mod.ROUTES)
     small = {conv_mod._route(kind, x, w_shape, p, serial=True) for kind in ("forward", "input", "weight")}
@@ -637,7 +705,7 @@ def test_first_conv_writes_channels_last_like_the_direct_convs_after_it(k, strid
     with log_routes() as taken:
         y = ag.conv2d(xt, wt, None, stride=stride, padding=pad)
         z = ag.conv2d(y, w2t, None, padding=1)
-    assert [r.route for r in taken] == [route, "direct"]
+    assert [r.route for r in taken] == [route, "winograd"]
     assert _is_channels_last(y.data) and _is_channels_last(z.data)
     s, pads = (stride, stride), ((pad, pad), (pad, pad))
     y_ref = conv_ref(x.astype(np.float64), w.astype(np.float64), None, s, pads, (1, 1), 1)
@@ -668,6 +736,24 @@ def test_direct_route_gradcheck_and_gradgradcheck(kw, monkeypatch):
         assert ag.gradcheck(f, (x, w, b))
         assert ag.gradgradcheck(f, (x, w, b))
     assert {r.route for r in taken} == {"direct"}
+
+
+@pytest.mark.parametrize("padding", [0, 3])  # the input gradient placed at 2 and at -1 (cropped)
+def test_winograd_route_gradcheck_and_gradgradcheck(padding, monkeypatch):
+    """float64 through the Winograd kernel (forced), finite differences of the first and second derivatives."""
+    monkeypatch.setenv("AUTOGRAD_CORE_CONV_ROUTES", "winograd")
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((1, 16, 3, 4)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((16, 16, 3, 3)) / 12, requires_grad=True)
+    b = ag.tensor(rng.standard_normal(16), requires_grad=True)
+
+    def f(x, w, b):
+        return ag.conv2d(x, w, b, padding=padding)
+
+    with log_routes() as taken:
+        assert ag.gradcheck(f, (x, w, b))
+        assert ag.gradgradcheck(f, (x, w, b))
+    assert {r.route for r in taken if r.op != "conv2d weight grad"} == {"winograd"}
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

@@ -253,3 +253,50 @@ def test_merge_taps_is_remembered_and_its_offsets_are_the_callers_own():
     np.testing.assert_array_equal(a[1], [0, 160, 320])  # one run of 3 pixels per buffer row of 10
     a[1][:] = -1  # a caller's copy: the remembered answer is not changed
     np.testing.assert_array_equal(K.merge_taps(taps, 16, 1, 10)[1], [0, 160, 320])
+
+
+# --------------------------------------------------------------------------- winograd
+
+def _W():
+    return load("winograd")
+
+
+@given(st.sampled_from([8, 16]), st.sampled_from([8, 16, 24, 40]), st.integers(1, 3), st.integers(1, 9),
+       st.integers(1, 9), st.integers(-1, 3), st.integers(-1, 3), st.booleans(), st.booleans(),
+       st.sampled_from([np.float32, np.float64]), st.integers(1, 3), st.integers(0, 2 ** 16))
+def test_winograd_kernel_matches_the_reference(C, Co, N, OH, OW, pt, pl, x_nchw, with_bias, dtype, slots, seed):
+    """``winograd_conv`` called as the ops layer calls it, over odd and even output sizes (a last tile
+    half outside), paddings that crop (negative) and widen, both input layouts and thread slots."""
+    rng = np.random.default_rng(seed)
+    H = max(1, OH + 2 - 2 * max(pt, 0))
+    W = max(1, OW + 2 - 2 * max(pl, 0))
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((Co, C, 3, 3)).astype(dtype)
+    b = rng.standard_normal(Co).astype(dtype) if with_bias else None
+    pb, pr = OH + 2 - H - pt, OW + 2 - W - pl  # what gives an (OH, OW) output
+    want = _crop_ref(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64),
+                     (1, 1), ((pt, pb), (pl, pr)), (1, 1), 1)
+    assert want.shape[2:] == (OH, OW)
+    y = np.full((N, OH, OW, Co), np.nan, dtype)
+    bp = _K().pack_bias(b, Co, 1, dtype).reshape(-1)
+    _W().winograd_conv(x if x_nchw else _nhwc(x), x_nchw, _W().transform_weight(w, dtype), bp, y, pt, pl, slots)
+    _assert_close(y.transpose(0, 3, 1, 2), want, dtype)
+
+
+@given(st.integers(1, 40), st.integers(1, 20), st.booleans(), st.sampled_from([np.float32, np.float64]),
+       st.integers(0, 2 ** 16))
+def test_winograd_weight_transform_matches_its_einsum_reference(Co, C, flipped, dtype, seed):
+    """The compiled ``G w G^T`` packing against ``np.einsum`` (flipped, transposed views too: the input
+    gradient's weight); the padding of the last block and between positions stays zero."""
+    W = _W()
+    w = np.random.default_rng(seed).standard_normal((Co, C, 3, 3)).astype(dtype)
+    if flipped:
+        w = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+    got, want = W.transform_weight(w, dtype), W.transform_weight_numpy(w, dtype)
+    assert got.shape == want.shape == (16, -(-w.shape[0] // 16) * w.shape[1] * 16 + W.PAD)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 if dtype == np.float32 else 1e-14)
+    # a 1 at one tap comes back as the outer product of two columns of G (the textbook definition)
+    e = np.zeros((1, 1, 3, 3), dtype)
+    e[0, 0, 1, 2] = 1
+    u = W.transform_weight(e, dtype)[:, :16].reshape(16, 16)[:, 0].reshape(4, 4)
+    np.testing.assert_allclose(u, np.outer(W.G_MATRIX[:, 1], W.G_MATRIX[:, 2]))

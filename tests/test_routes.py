@@ -45,15 +45,16 @@ def test_conv_routes_are_logged_and_listed(make_x, C, stride, route):
     assert taken[0].shapes == (tuple(x.shape), tuple(w.shape))
 
 
-@pytest.mark.parametrize("C, Co, groups, route", [(16, 16, 1, "direct"), (8, 8, 8, "depthwise")])
-def test_direct_and_depthwise_conv_routes_are_logged_and_listed(C, Co, groups, route):
+@pytest.mark.parametrize("C, Co, groups, routes", [(16, 16, 1, ("winograd", "winograd", "direct")),
+                                                   (32, 32, 2, ("direct",) * 3), (8, 8, 8, ("depthwise",) * 3)])
+def test_direct_winograd_and_depthwise_conv_routes_are_logged_and_listed(C, Co, groups, routes):
     x = _nchw((8, C, 24, 24))  # large enough for the direct route (small convs stay on GEMM)
     w = _nchw((Co, C // groups, 3, 3), seed=1)
     with log_routes() as taken:
         F.conv2d(x, w, padding=1, groups=groups).sum().backward()
-    assert [(r.op, r.route) for r in taken] == [("conv2d forward", route), ("conv2d input grad", route),
-                                               ("conv2d weight grad", route)]
-    assert route in conv_ops.ROUTES
+    assert [(r.op, r.route) for r in taken] == list(zip(("conv2d forward", "conv2d input grad", "conv2d weight grad"),
+                                                        routes))
+    assert set(routes) <= set(conv_ops.ROUTES)
 
 
 @pytest.mark.parametrize("C, k, s, route", [(8, 2, 2, "planar_2x2"), (8, 3, 2, "planar"), (32, 3, 2, "nhwc")])

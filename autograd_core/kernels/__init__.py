@@ -3,7 +3,8 @@
 ``conv``: 2-D cross-correlation forward, input gradient and weight gradient
 (im2col + GEMM, channels-last and planar variants); ``conv_direct``: the same
 maps as direct convolutions on register tiles (16 output channels x 6
-pixels); ``depthwise``: depthwise convolutions as per-channel stencils;
+pixels); ``winograd``: stride-1 3x3 convolutions by Winograd F(2x2, 3x3) on the
+same register tile; ``depthwise``: depthwise convolutions as per-channel stencils;
 ``simd``: the short-vector intrinsics those two are written with; ``pool``: max and average
 pooling forward and backward; ``elementwise``: ReLU and masked selects on
 large arrays, and the parallel add; ``norm``: batch normalisation's

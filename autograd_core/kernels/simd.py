@@ -23,7 +23,7 @@ All functions take a 1-D C-contiguous array for the dtype (and the memory):
 ``vbcast(a, i)``      a[i] in all lanes
 ``vzero(a)``          zeros
 ``vfma(x, y, z)``     x*y + z, fused (one rounding)
-``vadd(x, y)``, ``vmul(x, y)``
+``vadd(x, y)``, ``vsub(x, y)``, ``vmul(x, y)``
 ``vsum(v)``           the sum of the lanes (a scalar), added pairwise
 
 No bounds are checked: the kernels compute their indices so that every access
@@ -164,6 +164,17 @@ def vadd(typingctx, x, y):
 
     def codegen(context, builder, sig, args):
         return builder.fadd(*args)
+    return sig, codegen
+
+
+@intrinsic
+def vsub(typingctx, x, y):
+    if not _same_vecs(x, y):
+        return None
+    sig = x(x, y)
+
+    def codegen(context, builder, sig, args):
+        return builder.fsub(*args)
     return sig, codegen
 
 

@@ -1,11 +1,11 @@
-"""The direct and depthwise convolution routes (kernels in ``kernels/conv_direct.py`` and
-``kernels/depthwise.py``): argument packing, layouts and output allocation.
+"""The direct, Winograd and depthwise convolution routes (kernels in ``kernels/conv_direct.py``,
+``kernels/winograd.py`` and ``kernels/depthwise.py``): argument packing, layouts and output allocation.
 
 ``ops/conv.py`` decides which route runs (``conv._route``, the ``ROUTES`` table); the functions here
 run one and return arrays in the layout the route produces:
 
-* direct: any input layout in, channels-last (N, H, W, C) memory out, returned
-  as its (N, C, H, W) view, like the GEMM route's;
+* direct and winograd: any input layout in, channels-last (N, H, W, C) memory out,
+  returned as its (N, C, H, W) view, like the GEMM route's;
 * depthwise: the input's layout (NCHW memory in, NCHW out; channels-last in,
   channels-last out).
 
@@ -131,6 +131,37 @@ def direct_weight_grad(call, x, gy, p, KH, KW, with_bias, cdt, nthreads):
     dwt = dws[:, :, :Cog].reshape(G, KH, KW, Cig, Cog).transpose(0, 4, 3, 1, 2).reshape(Co, Cig, KH, KW)
     dwt = np.ascontiguousarray(dwt)
     return dwt, (dbp.sum(0) if with_bias else None)
+
+
+# --------------------------------------------------------------------------- winograd
+
+def winograd_forward(call, x, w, b, p, OH, OW, cdt, nthreads):
+    """y = F(x, w) + b for a stride-1 3x3 conv by Winograd F(2x2, 3x3) (``kernels/winograd.py``):
+    (N, Co, OH, OW) view of channels-last memory."""
+    K = _load("winograd")
+    ph, pw = p[2], p[3]
+    Co = w.shape[0]
+    xk, x_nchw = as_kernel_input(x, cdt)
+    y = np.empty((xk.shape[0], OH, OW, Co), cdt)
+    if y.size:
+        bp = _load("conv_direct").pack_bias(b, Co, 1, cdt).reshape(-1)
+        call("winograd_conv", xk, x_nchw, K.transform_weight(w, cdt), bp, y, ph, pw, max(1, min(nthreads, y.shape[0])))
+    return _nchw_view(y)
+
+
+def winograd_input_grad(call, gy, w, p, H, W, cdt, nthreads):
+    """dx of a stride-1 3x3 conv by Winograd: the forward conv of ``gy`` with the weight flipped and its
+    channels swapped, placed at padding 2 - p (negative: cropped). (N, C, H, W) view of channels-last memory."""
+    K = _load("winograd")
+    ph, pw = p[2], p[3]
+    Cig = w.shape[1]
+    gk, g_nchw = as_kernel_input(gy, cdt)
+    dx = np.empty((gk.shape[0], H, W, Cig), cdt)
+    if dx.size:
+        wt = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+        call("winograd_conv", gk, g_nchw, K.transform_weight(wt, cdt), np.zeros(-(-Cig // OB) * OB, cdt), dx,
+             2 - ph, 2 - pw, max(1, min(nthreads, dx.shape[0])))
+    return _nchw_view(dx)
 
 
 # --------------------------------------------------------------------------- depthwise

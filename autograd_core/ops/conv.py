@@ -70,7 +70,8 @@ class ConvParams(NamedTuple):
 # AUTOGRAD_CORE_LOG_ROUTES=1, or use ``autograd_core.ops.log_routes()``, to see
 # which one ran (``ops/_routes.py``). AUTOGRAD_CORE_CONV_ROUTES=gemm keeps every
 # map on the three GEMM routes, =direct sends every map but depthwise ones to the
-# direct kernel (tests and comparisons).
+# direct kernel, =winograd every map that has a Winograd form to that kernel
+# (tests and comparisons; the other maps follow the table).
 ROUTES = {
     "depthwise": "groups == input == output channels: a stencil per channel, vectorised over channels on "
                  "channels-last memory or over a row on NCHW memory, in the input's layout; a strided input "
@@ -82,6 +83,11 @@ ROUTES = {
               "or an input map of more than _GEMM_WGRAD_PIXELS pixels; a "
               "strided input gradient runs one pass per output phase (kernels/conv_direct.py, "
               "ops/_conv_direct.py: direct_*)",
+    "winograd": "Winograd F(2x2, 3x3): 16 GEMMs of transformed 4x4 input tiles against the transformed "
+                "weight, 2.25x fewer multiply-adds than the direct kernel (``_winograd``): where the direct "
+                "route would run the forward or the input gradient of a 3x3 stride-1 conv, one group, input "
+                "and output channels multiples of 8; any input layout, channels-last output "
+                "(kernels/winograd.py, ops/_conv_direct.py: winograd_*)",
     "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
                  "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted; "
                  "the output transposed to channels-last where the direct route would have written it "
@@ -125,6 +131,18 @@ def _direct(kind, w_shape, p, pixels=0):
             and (Cig <= _DIRECT_MAX_CIG or pixels > _GEMM_WGRAD_PIXELS))
 
 
+def _winograd(kind, w_shape, p):
+    """Whether map ``kind`` of a conv with weight ``w_shape`` has a Winograd F(2x2, 3x3) form: the forward
+    or input gradient of a 3x3 stride-1 undilated conv with one group, whose channels in and out of that
+    map are multiples of 8 (the kernel's vectors) and fill the 16-lane tiles. Where the direct route
+    would run it, it is faster: N=32 forward, 16->16 32x32 0.78, 32->32 16x16 0.72-0.76, 64->64 8x8
+    0.61 of the direct kernel's time (benchmarks/RESULTS.md)."""
+    Co, Cig, KH, KW = w_shape
+    cin, cout = (Cig, Co) if kind == "forward" else (Co, Cig)
+    return (kind != "weight" and (KH, KW) == (3, 3) and p.stride == (1, 1) and (p.dh, p.dw) == (1, 1)
+            and p.groups == 1 and cin % 8 == 0 and cout % 8 == 0 and _fills_tiles(cout))
+
+
 def _route(kind, a, w_shape, p, serial=False):
     """The ``ROUTES`` key for map ``kind`` ('forward', 'input' or 'weight') of a conv with weight shape
     ``w_shape`` (Co, Cig, KH, KW) and settings ``p``, reading ``a`` (the input for the forward, else the
@@ -134,13 +152,17 @@ def _route(kind, a, w_shape, p, serial=False):
     route measured faster (N=64 fwd+bwd: 16->16 32x32 45 ms vs 49, 32->32 16x16 38 vs 45)."""
     Co, Cig = w_shape[0], w_shape[1]
     G = p.groups
-    forced = _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES")  # "gemm" or "direct": for tests and comparisons
+    forced = _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES")  # "gemm", "direct" or "winograd": tests, comparisons
     if forced != "gemm":
         if G > 1 and Cig == 1 and Co == G:
             return "depthwise"
+        if forced == "winograd" and _winograd(kind, w_shape, p):
+            return "winograd"
         pixels = a.shape[2] * a.shape[3] * (p.sh * p.sw if kind == "weight" else 1)  # (a = gy: output map)
-        if forced == "direct" or (not serial and a.dtype == np.float32 and _direct(kind, w_shape, p, pixels)):
+        if forced == "direct":
             return "direct"
+        if not serial and a.dtype == np.float32 and _direct(kind, w_shape, p, pixels):
+            return "winograd" if _winograd(kind, w_shape, p) else "direct"
     if _planar(a, Cig * G):
         return "planar_s1" if p.stride == (1, 1) else "planar"
     return "nhwc"
@@ -160,7 +182,7 @@ def _channels_last_output(x, cog, serial):
             and _os.environ.get("AUTOGRAD_CORE_CONV_ROUTES") != "gemm")
 
 
-_MODULES = {"depthwise": "depthwise", "direct": "conv_direct"}  # the kernel module of a route; else "conv"
+_MODULES = {"depthwise": "depthwise", "direct": "conv_direct", "winograd": "winograd"}  # the kernel module of a route; else "conv"
 
 
 def _kernel(op, route, shapes, serial, name, *args):
@@ -239,7 +261,7 @@ def _forward(x, w, b, p, OH, OW):
     route = _route("forward", x, w.shape, p, serial)
     run = partial(_kernel, "conv2d forward", route, (x.shape, w.shape), serial)
     if route in _MODULES:
-        fwd = _D.dw_forward if route == "depthwise" else _D.direct_forward
+        fwd = {"depthwise": _D.dw_forward, "direct": _D.direct_forward, "winograd": _D.winograd_forward}[route]
         return fwd(run, x, w, b, p, OH, OW, cdt, nthreads).astype(odt, copy=False), None
     if route != "nhwc":
         cl_out = _channels_last_output(x, Co // G, serial)
@@ -277,7 +299,8 @@ def _input_grad(gy, w, p, H, W):
     route = _route("input", gy, w.shape, p, serial)
     run = partial(_kernel, "conv2d input grad", route, (gy.shape, w.shape), serial)
     if route in _MODULES:
-        igrad = _D.dw_input_grad if route == "depthwise" else _D.direct_input_grad
+        igrad = {"depthwise": _D.dw_input_grad, "direct": _D.direct_input_grad,
+                 "winograd": _D.winograd_input_grad}[route]
         return igrad(run, gy, w, p, H, W, cdt, nthreads).astype(odt, copy=False)
     if route == "planar_s1":
         return _backward_s1(None, gy, w, w.shape, p, (H, W), True, False, False, cdt, odt)[0]

@@ -1,0 +1,284 @@
+"""Winograd F(2x2, 3x3): a stride-1 3x3 convolution in 16 small GEMMs instead of 9 (Lavin & Gray, 2016).
+
+A 2x2 block of outputs of a 3x3 correlation needs a 4x4 patch ``d`` of the
+input. With the fixed matrices ``B``, ``G`` and ``A`` below,
+
+    Y = A^T [ (G g G^T) * (B^T d B) ] A            (* elementwise, 4x4)
+
+gives that block from 16 products per (input, output) channel pair instead of
+36. Summed over input channels, each of the 16 positions ``e`` of the 4x4 is a
+GEMM: ``M[e] (tiles, Co) = V[e] (tiles, C) @ U[e] (C, Co)``, with
+``V = B^T d B`` the transformed input tiles and ``U = G g G^T`` the
+transformed weight (``transform_weight``, once per call). That is 2.25x
+fewer multiply-adds than the direct kernel; the transforms are additions
+only (and halves in ``G``), linear in the map's size.
+
+Per image (workers own images, as in ``conv_direct``): the image is copied
+into a zero-padded channels-last buffer (``conv_direct._pad_image``); then,
+for a band of about ``_BAND_TILES`` tiles at a time (so that ``V`` and ``M``
+stay in L2), every 4x4 tile (stride 2) is transformed into ``V`` (16, T, C),
+the 16 GEMMs run on a 6 x 16 register tile like ``conv_direct``'s into ``M``
+(16, T, Cop), and each tile's 2x2 outputs (+ bias) are written to the
+channels-last ``y``. Tiles past an odd output edge read zero padding and are
+not written.
+
+Rounding: the transforms add at most 4 terms before and after the products;
+against float64, float32 results were as close as the direct kernel's or
+closer (max error 1.2e-5 / 2.1e-5 / 3.8e-5 against 3.1e-5 / 5.5e-5 / 9.9e-5
+for 16, 32, 64 channels of unit-variance data).
+
+Arrays (C-contiguous): ``x`` (N, C, H, W) if ``x_nchw`` else (N, H, W, C);
+``U`` (16, Cob*C*16 + PAD) from ``transform_weight``; ``bp`` (Cob*16,) bias,
+zero-padded; ``y`` (N, OH, OW, Co). C and Co are multiples of 8 (the
+transforms' vectors).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .conv_direct import OB, R, _pad_image
+from .simd import vadd, vbcast, vfma, vload, vstore, vsub, vzero
+
+_opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+
+_BAND_TILES = 96  # tiles transformed and multiplied at a time: V and M stay in L2
+# Each of the 16 positions' blocks (of U, V and M) starts PAD elements after the previous one ends. With
+# blocks a multiple of 4 KiB long, the 16 streams a transform reads or writes fell into one L1 set:
+# the weight transform of 64x64 channels took 246 us instead of 60, and the whole kernel (N=32,
+# forward) 0.78 / 0.76 / 0.61 of the direct kernel's time instead of 0.67 / 0.59 / 0.56 (16, 32, 64
+# channels on 32x32, 16x16, 8x8 maps).
+PAD = 16
+
+# G of F(2x2, 3x3): U = G g G^T (4x4 from 3x3)
+G_MATRIX = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+
+def transform_weight(w, dtype):
+    """(Co, C, 3, 3) -> U (16, Cob*C*16 + PAD): ``G w G^T`` per channel pair, position e = 4*i + j first,
+    then per e the (Cob, C, 16) block the register tile reads (output channels in blocks of 16, the last
+    zero-padded). One compiled pass (``_transform``); ``transform_weight_numpy`` is the reference.
+    """
+    Co, C = w.shape[0], w.shape[1]
+    Cob = -(-Co // OB)
+    U = np.zeros((16, Cob * C * OB + PAD), dtype)
+    _transform(w, U, Cob)
+    return U
+
+
+@njit(inline="always", **_opts)
+def _row(U, e, i, r0, r1, r2):
+    """Positions e..e+3 of the transformed weight: the row (r0, r1, r2) of ``G w`` times ``G^T``."""
+    U[e, i] = r0
+    U[e + 1, i] = (r0 + r1 + r2) * 0.5
+    U[e + 2, i] = (r0 - r1 + r2) * 0.5
+    U[e + 3, i] = r2
+
+
+@njit(**_opts)
+def _transform(w, U, Cob):
+    """``U[4a + b, (o // 16 * C + c) * 16 + o % 16] = (G w[o, c] G^T)[a, b]``; G's rows are g0,
+    (g0 + g1 + g2)/2, (g0 - g1 + g2)/2, g2. (Computed in float64, any strides of ``w``.)"""
+    Co, C = w.shape[0], w.shape[1]
+    for ob in range(Cob):
+        for c in range(C):
+            for o in range(ob * OB, min(Co, ob * OB + OB)):
+                i = (ob * C + c) * OB + o - ob * OB
+                a00, a01, a02 = float(w[o, c, 0, 0]), float(w[o, c, 0, 1]), float(w[o, c, 0, 2])
+                a10, a11, a12 = float(w[o, c, 1, 0]), float(w[o, c, 1, 1]), float(w[o, c, 1, 2])
+                a20, a21, a22 = float(w[o, c, 2, 0]), float(w[o, c, 2, 1]), float(w[o, c, 2, 2])
+                _row(U, 0, i, a00, a01, a02)
+                _row(U, 4, i, (a00 + a10 + a20) * 0.5, (a01 + a11 + a21) * 0.5, (a02 + a12 + a22) * 0.5)
+                _row(U, 8, i, (a00 - a10 + a20) * 0.5, (a01 - a11 + a21) * 0.5, (a02 - a12 + a22) * 0.5)
+                _row(U, 12, i, a20, a21, a22)
+
+
+def transform_weight_numpy(w, dtype):
+    """``transform_weight`` by ``np.einsum``: the reference."""
+    Co, C = w.shape[0], w.shape[1]
+    Cob = -(-Co // OB)
+    u = np.einsum("ik,ockl,jl->ijoc", G_MATRIX, w.astype(np.float64), G_MATRIX).reshape(16, Co, C)
+    up = np.zeros((16, Cob * OB, C), dtype)
+    up[:, :Co] = u
+    U = np.zeros((16, Cob * C * OB + PAD), dtype)
+    U[:, :Cob * C * OB] = up.reshape(16, Cob, OB, C).transpose(0, 1, 3, 2).reshape(16, -1)
+    return U
+
+
+@njit(**_opts)
+def _input_tiles(xp, V, ty0, TH, TW, Wp, C):
+    """``V[e, t, :] = (B^T d B)[e]`` for each 4x4 tile d of the buffer (tile t = (ty, tx) at (2ty, 2tx)),
+    8 channels at a time (C is a multiple of 8)."""
+    T = TH * TW
+    es = T * C + PAD
+    rs = Wp * C
+    for ty in range(TH):
+        for tx in range(TW):
+            r0 = (2 * (ty0 + ty) * Wp + 2 * tx) * C
+            q0 = (ty * TW + tx) * C
+            for c in range(0, C, 8):
+                p0 = r0 + c
+                p1 = p0 + rs
+                p2 = p1 + rs
+                p3 = p2 + rs
+                # rows of B^T d: d0 - d2, d1 + d2, d2 - d1, d1 - d3 (each a row of 4 columns)
+                x0, x1, x2, x3 = vload(xp, p0), vload(xp, p0 + C), vload(xp, p0 + 2 * C), vload(xp, p0 + 3 * C)
+                z0, z1, z2, z3 = vload(xp, p2), vload(xp, p2 + C), vload(xp, p2 + 2 * C), vload(xp, p2 + 3 * C)
+                a0, a1, a2, a3 = vsub(x0, z0), vsub(x1, z1), vsub(x2, z2), vsub(x3, z3)
+                x0, x1, x2, x3 = vload(xp, p1), vload(xp, p1 + C), vload(xp, p1 + 2 * C), vload(xp, p1 + 3 * C)
+                b0, b1, b2, b3 = vadd(x0, z0), vadd(x1, z1), vadd(x2, z2), vadd(x3, z3)
+                c0, c1, c2, c3 = vsub(z0, x0), vsub(z1, x1), vsub(z2, x2), vsub(z3, x3)
+                z0, z1, z2, z3 = vload(xp, p3), vload(xp, p3 + C), vload(xp, p3 + 2 * C), vload(xp, p3 + 3 * C)
+                d0, d1, d2, d3 = vsub(x0, z0), vsub(x1, z1), vsub(x2, z2), vsub(x3, z3)
+                # then each row times B: v0 = r0 - r2, v1 = r1 + r2, v2 = r2 - r1, v3 = r1 - r3
+                q = q0 + c
+                _row_b(V, q, es, a0, a1, a2, a3)
+                _row_b(V, q + 4 * es, es, b0, b1, b2, b3)
+                _row_b(V, q + 8 * es, es, c0, c1, c2, c3)
+                _row_b(V, q + 12 * es, es, d0, d1, d2, d3)
+
+
+@njit(inline="always", **_opts)
+def _row_b(V, q, es, r0, r1, r2, r3):
+    vstore(V, q, vsub(r0, r2))
+    vstore(V, q + es, vadd(r1, r2))
+    vstore(V, q + 2 * es, vsub(r2, r1))
+    vstore(V, q + 3 * es, vsub(r1, r3))
+
+
+@njit(**_opts)
+def _products(V, U, M, T, C, Cob):
+    """``M[e] (T, Cob*16) = V[e] (T, C) @ U[e]`` for the 16 positions, 6 tiles x 16 channels at a time."""
+    Cop = Cob * OB
+    for e in range(16):
+        for ob in range(Cob):
+            wb = e * (Cob * C * OB + PAD) + ob * C * OB
+            for pt in range(0, T, R):
+                p0 = max(0, min(pt, T - R))  # the last group ends at the last tile (rows recomputed are equal)
+                _product_tile(V, e * (T * C + PAD) + p0 * C, min(R, T - p0), C, U, wb, M,
+                              e * (T * Cop + PAD) + p0 * Cop + ob * OB, Cop)
+
+
+@njit(inline="always", **_opts)
+def _product_tile(V, v0, rows, C, U, wb, M, m0, Cop):
+    """Rows ``M[m0 + r*Cop:][:16] = V[v0 + r*C:][:C] @ U[wb:] (C, 16)`` for r < 6 (rows past ``rows`` repeat
+    the last one)."""
+    r1 = v0 + min(1, rows - 1) * C
+    r2 = v0 + min(2, rows - 1) * C
+    r3 = v0 + min(3, rows - 1) * C
+    r4 = v0 + min(4, rows - 1) * C
+    r5 = v0 + min(5, rows - 1) * C
+    a00 = vzero(V)
+    a01 = vzero(V)
+    a10 = vzero(V)
+    a11 = vzero(V)
+    a20 = vzero(V)
+    a21 = vzero(V)
+    a30 = vzero(V)
+    a31 = vzero(V)
+    a40 = vzero(V)
+    a41 = vzero(V)
+    a50 = vzero(V)
+    a51 = vzero(V)
+    for ci in range(C):
+        w0 = vload(U, wb + ci * OB)
+        w1 = vload(U, wb + ci * OB + 8)
+        v = vbcast(V, v0 + ci)
+        a00 = vfma(v, w0, a00)
+        a01 = vfma(v, w1, a01)
+        v = vbcast(V, r1 + ci)
+        a10 = vfma(v, w0, a10)
+        a11 = vfma(v, w1, a11)
+        v = vbcast(V, r2 + ci)
+        a20 = vfma(v, w0, a20)
+        a21 = vfma(v, w1, a21)
+        v = vbcast(V, r3 + ci)
+        a30 = vfma(v, w0, a30)
+        a31 = vfma(v, w1, a31)
+        v = vbcast(V, r4 + ci)
+        a40 = vfma(v, w0, a40)
+        a41 = vfma(v, w1, a41)
+        v = vbcast(V, r5 + ci)
+        a50 = vfma(v, w0, a50)
+        a51 = vfma(v, w1, a51)
+    vstore(M, m0, a00)
+    vstore(M, m0 + 8, a01)
+    m = m0 + min(1, rows - 1) * Cop
+    vstore(M, m, a10)
+    vstore(M, m + 8, a11)
+    m = m0 + min(2, rows - 1) * Cop
+    vstore(M, m, a20)
+    vstore(M, m + 8, a21)
+    m = m0 + min(3, rows - 1) * Cop
+    vstore(M, m, a30)
+    vstore(M, m + 8, a31)
+    m = m0 + min(4, rows - 1) * Cop
+    vstore(M, m, a40)
+    vstore(M, m + 8, a41)
+    m = m0 + min(5, rows - 1) * Cop
+    vstore(M, m, a50)
+    vstore(M, m + 8, a51)
+
+
+@njit(**_opts)
+def _output_tiles(M, bp, yf, n, ty0, TH, TW, Cop, OH, OW, Co):
+    """``y[n, 2ty + a, 2tx + b, :] = (A^T m A)[a, b] + bias`` for each tile's 2x2 block inside y, 8 channels
+    at a time (Co is a multiple of 8)."""
+    T = TH * TW
+    es = T * Cop + PAD
+    dr = OW * Co
+    for ty in range(TH):
+        for tx in range(TW):
+            q0 = (ty * TW + tx) * Cop
+            oh, ow = 2 * (ty0 + ty), 2 * tx
+            full_h, full_w = oh + 1 < OH, ow + 1 < OW
+            d0 = ((n * OH + oh) * OW + ow) * Co
+            for c in range(0, Co, 8):
+                q = q0 + c
+                # rows of A^T m: m0 + m1 + m2 and m1 - m2 - m3 (4 columns each)
+                m4, m5, m6, m7 = vload(M, q + 4 * es), vload(M, q + 5 * es), vload(M, q + 6 * es), vload(M, q + 7 * es)
+                m8, m9, m10, m11 = vload(M, q + 8 * es), vload(M, q + 9 * es), vload(M, q + 10 * es), vload(M, q + 11 * es)
+                s0 = vadd(vadd(vload(M, q), m4), m8)
+                s1 = vadd(vadd(vload(M, q + es), m5), m9)
+                s2 = vadd(vadd(vload(M, q + 2 * es), m6), m10)
+                s3 = vadd(vadd(vload(M, q + 3 * es), m7), m11)
+                t0 = vsub(vsub(m4, m8), vload(M, q + 12 * es))
+                t1 = vsub(vsub(m5, m9), vload(M, q + 13 * es))
+                t2 = vsub(vsub(m6, m10), vload(M, q + 14 * es))
+                t3 = vsub(vsub(m7, m11), vload(M, q + 15 * es))
+                bv = vload(bp, c)
+                d = d0 + c
+                vstore(yf, d, vadd(vadd(vadd(s0, s1), s2), bv))
+                if full_w:
+                    vstore(yf, d + Co, vadd(vsub(vsub(s1, s2), s3), bv))
+                if full_h:
+                    vstore(yf, d + dr, vadd(vadd(vadd(t0, t1), t2), bv))
+                    if full_w:
+                        vstore(yf, d + dr + Co, vadd(vsub(vsub(t1, t2), t3), bv))
+
+
+@njit(parallel=True, **_opts)
+def winograd_conv(x, x_nchw, U, bp, y, ph, pw, nslots):
+    """``y`` (N, OH, OW, Co) = the stride-1 3x3 correlation of ``x`` with the weight behind ``U`` (+ bias
+    ``bp``); image n is placed at (ph, pw) in a zero buffer (negative: cropped)."""
+    N = x.shape[0]
+    C = x.shape[1] if x_nchw else x.shape[3]
+    OH, OW = y.shape[1], y.shape[2]
+    Cob = (U.shape[1] - PAD) // (C * OB)
+    TH, TW = (OH + 1) // 2, (OW + 1) // 2
+    Hp, Wp = 2 * TH + 2, 2 * TW + 2
+    Uf = U.reshape(U.size)
+    yf = y.reshape(y.size)
+    band = min(TH, max(1, -(-_BAND_TILES // TW)))
+    for s in prange(nslots):
+        xp = np.empty(Hp * Wp * C, x.dtype)
+        V = np.empty(16 * (band * TW * C + PAD), x.dtype)
+        M = np.empty(16 * (band * TW * Cob * OB + PAD), x.dtype)
+        for n in range(s, N, nslots):
+            _pad_image(x, n, x_nchw, ph, pw, Hp, Wp, xp)
+            for ty0 in range(0, TH, band):
+                th = min(band, TH - ty0)
+                _input_tiles(xp, V, ty0, th, TW, Wp, C)
+                _products(V, Uf, M, th * TW, C, Cob)
+                _output_tiles(M, bp, yf, n, ty0, th, TW, Cob * OB, OH, OW, y.shape[3])
