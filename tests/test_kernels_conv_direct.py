@@ -300,3 +300,27 @@ def test_winograd_weight_transform_matches_its_einsum_reference(Co, C, flipped, 
     e[0, 0, 1, 2] = 1
     u = W.transform_weight(e, dtype)[:, :16].reshape(16, 16)[:, 0].reshape(4, 4)
     np.testing.assert_allclose(u, np.outer(W.G_MATRIX[:, 1], W.G_MATRIX[:, 2]))
+
+
+@given(st.sampled_from([8, 16, 24]), st.sampled_from([8, 16, 24]), st.integers(1, 3), st.integers(1, 9),
+       st.integers(1, 9), st.integers(0, 2), st.booleans(), st.sampled_from([np.float32, np.float64]),
+       st.integers(1, 3), st.integers(0, 2 ** 16))
+def test_winograd_weight_gradient_matches_the_reference(C, Co, N, H, W, pad, x_nchw, dtype, slots, seed):
+    """``winograd_weight`` (workers' partial sums of the transformed weight's gradient) and
+    ``weight_from_transformed`` as ``ops/_conv_direct.winograd_weight_grad`` runs them."""
+    OH, OW = H + 2 * pad - 2, W + 2 * pad - 2
+    if OH < 1 or OW < 1:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    gy = rng.standard_normal((N, Co, OH, OW)).astype(dtype)
+    dw_ref = conv_grads_ref(x.astype(np.float64), np.zeros((Co, C, 3, 3)), gy.astype(np.float64), (1, 1),
+                            ((pad, pad), (pad, pad)), (1, 1), 1)[1]
+    dU = np.zeros((slots, 16, C, -(-Co // 16) * 16), dtype)
+    _W().winograd_weight(x if x_nchw else _nhwc(x), x_nchw, _nhwc(gy), dU, pad, pad)
+    assert not dU[:, :, :, Co:].any()  # the padded output channels stay zero
+    dw = _W().weight_from_transformed(dU.sum(0), Co)
+    assert dw.dtype == dtype
+    _assert_close(dw, dw_ref, dtype)
+    np.testing.assert_allclose(dw, _W().weight_from_transformed_numpy(dU.sum(0), Co), rtol=0,
+                               atol=(1e-6 if dtype == np.float32 else 1e-13) * max(1.0, np.abs(dw).max()))

@@ -282,3 +282,192 @@ def winograd_conv(x, x_nchw, U, bp, y, ph, pw, nslots):
                 _input_tiles(xp, V, ty0, th, TW, Wp, C)
                 _products(V, Uf, M, th * TW, C, Cob)
                 _output_tiles(M, bp, yf, n, ty0, th, TW, Cob * OB, OH, OW, y.shape[3])
+
+
+# --------------------------------------------------------------------------- weight gradient
+#
+# With M = U * V (per position, summed over input channels) and Y = A^T M A, the gradient of M is
+# dM = A dY A^T (a 4x4 per tile from the output gradient's 2x2 block), that of U is
+# dU[e] (C, Co) = sum over tiles of V[e, t, :]^T dM[e, t, :], and the weight's is G^T dU G
+# (``weight_from_transformed``): 16 GEMMs of (C, tiles) @ (tiles, Co), 2.25x fewer multiply-adds
+# than the direct weight gradient.
+
+@njit(**_opts)
+def _grad_tiles(gf, n, ty0, TH, TW, OH, OW, Co, dM, Cop):
+    """``dM[e, t, :Co] = (A dY A^T)[e]`` for the 2x2 block dY of each tile in the channels-last output
+    gradient ``gf`` (flat (N, OH, OW, Co); zeros past the map's edge), 8 channels at a time; columns
+    Co..Cop are zero. A's rows: (1, 0), (1, 1), (1, -1), (0, -1)."""
+    T = TH * TW
+    es = T * Cop + PAD
+    zero = vzero(gf)
+    for ty in range(TH):
+        oh = 2 * (ty0 + ty)
+        full_h = oh + 1 < OH
+        for tx in range(TW):
+            ow = 2 * tx
+            full_w = ow + 1 < OW
+            q0 = (ty * TW + tx) * Cop
+            d0 = ((n * OH + oh) * OW + ow) * Co
+            for c in range(0, Cop, 8):
+                if c < Co:
+                    d = d0 + c
+                    g00 = vload(gf, d)
+                    g01 = vload(gf, d + Co) if full_w else zero
+                    g10 = vload(gf, d + OW * Co) if full_h else zero
+                    g11 = vload(gf, d + OW * Co + Co) if full_h and full_w else zero
+                else:
+                    g00 = g01 = g10 = g11 = zero
+                q = q0 + c
+                # rows of A dY: (g00, g01), (g00 + g10, g01 + g11), (g00 - g10, g01 - g11), (-g10, -g11);
+                # each row (a, b) times A^T: (a, a + b, a - b, -b)
+                _row_at(dM, q, es, g00, g01)
+                _row_at(dM, q + 4 * es, es, vadd(g00, g10), vadd(g01, g11))
+                _row_at(dM, q + 8 * es, es, vsub(g00, g10), vsub(g01, g11))
+                _row_at(dM, q + 12 * es, es, vsub(zero, g10), vsub(zero, g11))
+
+
+@njit(inline="always", **_opts)
+def _row_at(dM, q, es, a, b):
+    vstore(dM, q, a)
+    vstore(dM, q + es, vadd(a, b))
+    vstore(dM, q + 2 * es, vsub(a, b))
+    vstore(dM, q + 3 * es, vsub(vzero(dM), b))
+
+
+@njit(**_opts)
+def _weight_products(V, dM, dU, T, C, Cop, out):
+    """``dU[e] (C, Cop) += V[e]^T (C, T) @ dM[e] (T, Cop)``: 6 input channels x 16 output channels in
+    registers, summed over the band's T tiles."""
+    esv = T * C + PAD
+    esm = T * Cop + PAD
+    for e in range(16):
+        for pc in range(0, C, R):
+            c0 = max(0, min(pc, C - R))  # the last group ends at the last channel ...
+            for ob in range(Cop // OB):
+                _wtile(V, e * esv + c0, min(R, C - c0), C, T, dM, e * esm + ob * OB, Cop, out)
+                for r in range(max(0, pc - c0), min(R, C - c0)):  # ... and adds only the rows not added yet
+                    d = (e * C + c0 + r) * Cop + ob * OB
+                    vstore(dU, d, vadd(vload(dU, d), vload(out, r * OB)))
+                    vstore(dU, d + 8, vadd(vload(dU, d + 8), vload(out, r * OB + 8)))
+
+
+@njit(inline="always", **_opts)
+def _wtile(V, v0, rows, C, T, dM, m0, Cop, out):
+    """``out[r] = sum over t of V[v0 + t*C + r] * dM[m0 + t*Cop:][:16]`` for r < 6 (past ``rows``: the last)."""
+    r1 = min(1, rows - 1)
+    r2 = min(2, rows - 1)
+    r3 = min(3, rows - 1)
+    r4 = min(4, rows - 1)
+    r5 = min(5, rows - 1)
+    a00 = vzero(V)
+    a01 = vzero(V)
+    a10 = vzero(V)
+    a11 = vzero(V)
+    a20 = vzero(V)
+    a21 = vzero(V)
+    a30 = vzero(V)
+    a31 = vzero(V)
+    a40 = vzero(V)
+    a41 = vzero(V)
+    a50 = vzero(V)
+    a51 = vzero(V)
+    for t in range(T):
+        g0 = vload(dM, m0 + t * Cop)
+        g1 = vload(dM, m0 + t * Cop + 8)
+        vb = v0 + t * C
+        v = vbcast(V, vb)
+        a00 = vfma(v, g0, a00)
+        a01 = vfma(v, g1, a01)
+        v = vbcast(V, vb + r1)
+        a10 = vfma(v, g0, a10)
+        a11 = vfma(v, g1, a11)
+        v = vbcast(V, vb + r2)
+        a20 = vfma(v, g0, a20)
+        a21 = vfma(v, g1, a21)
+        v = vbcast(V, vb + r3)
+        a30 = vfma(v, g0, a30)
+        a31 = vfma(v, g1, a31)
+        v = vbcast(V, vb + r4)
+        a40 = vfma(v, g0, a40)
+        a41 = vfma(v, g1, a41)
+        v = vbcast(V, vb + r5)
+        a50 = vfma(v, g0, a50)
+        a51 = vfma(v, g1, a51)
+    vstore(out, 0, a00)
+    vstore(out, 8, a01)
+    vstore(out, 16, a10)
+    vstore(out, 24, a11)
+    vstore(out, 32, a20)
+    vstore(out, 40, a21)
+    vstore(out, 48, a30)
+    vstore(out, 56, a31)
+    vstore(out, 64, a40)
+    vstore(out, 72, a41)
+    vstore(out, 80, a50)
+    vstore(out, 88, a51)
+
+
+@njit(parallel=True, **_opts)
+def winograd_weight(x, x_nchw, g, dU, ph, pw):
+    """``dU[s]`` (S, 16, C, Cop), zeroed: worker s's share (images s, s + S, ...) of the gradient of the
+    transformed weight of the stride-1 3x3 conv whose input ``x`` sat at (ph, pw) in its zero buffer
+    and whose output gradient is ``g`` (N, OH, OW, Co), channels-last."""
+    N = x.shape[0]
+    C = x.shape[1] if x_nchw else x.shape[3]
+    OH, OW, Co = g.shape[1], g.shape[2], g.shape[3]
+    gf = g.reshape(g.size)
+    S, Cop = dU.shape[0], dU.shape[3]
+    TH, TW = (OH + 1) // 2, (OW + 1) // 2
+    Hp, Wp = 2 * TH + 2, 2 * TW + 2
+    band = min(TH, max(1, -(-_BAND_TILES // TW)))
+    for s in prange(S):
+        xp = np.empty(Hp * Wp * C, x.dtype)
+        V = np.empty(16 * (band * TW * C + PAD), x.dtype)
+        dM = np.empty(16 * (band * TW * Cop + PAD), x.dtype)
+        out = np.empty(R * OB, x.dtype)
+        dUs = dU[s].reshape(16 * C * Cop)
+        for n in range(s, N, S):
+            _pad_image(x, n, x_nchw, ph, pw, Hp, Wp, xp)
+            for ty0 in range(0, TH, band):
+                th = min(band, TH - ty0)
+                _input_tiles(xp, V, ty0, th, TW, Wp, C)
+                _grad_tiles(gf, n, ty0, th, TW, OH, OW, Co, dM, Cop)
+                _weight_products(V, dM, dUs, th * TW, C, Cop, out)
+
+
+def weight_from_transformed(dU, Co):
+    """(16, C, Cop) gradient of the transformed weight -> (Co, C, 3, 3) weight gradient, ``G^T dU G``
+    (``_back``, compiled; ``weight_from_transformed_numpy`` is the reference)."""
+    dw = np.empty((Co, dU.shape[1], 3, 3), dU.dtype)
+    _back(dU, dw)
+    return dw
+
+
+def weight_from_transformed_numpy(dU, Co):
+    """``weight_from_transformed`` by ``np.einsum``: the reference."""
+    C = dU.shape[1]
+    d = dU[:, :, :Co].reshape(4, 4, C, Co).astype(np.float64)
+    return np.einsum("ik,ijco,jl->ockl", G_MATRIX, d, G_MATRIX).astype(dU.dtype)
+
+
+@njit(inline="always", **_opts)
+def _gt(a0, a1, a2, a3):
+    """G^T applied to (a0, a1, a2, a3): G^T's rows are (1, 1/2, 1/2, 0), (0, 1/2, -1/2, 0), (0, 1/2, 1/2, 1)."""
+    return a0 + (a1 + a2) * 0.5, (a1 - a2) * 0.5, (a1 + a2) * 0.5 + a3
+
+
+@njit(**_opts)
+def _back(dU, dw):
+    """``dw[o, c] = G^T d G`` with d[i, j] = dU[4i + j, c, o] (in float64)."""
+    Co, C = dw.shape[0], dw.shape[1]
+    for o in range(Co):
+        for c in range(C):
+            # G^T d: three rows of 4, column by column
+            r00, r10, r20 = _gt(float(dU[0, c, o]), float(dU[4, c, o]), float(dU[8, c, o]), float(dU[12, c, o]))
+            r01, r11, r21 = _gt(float(dU[1, c, o]), float(dU[5, c, o]), float(dU[9, c, o]), float(dU[13, c, o]))
+            r02, r12, r22 = _gt(float(dU[2, c, o]), float(dU[6, c, o]), float(dU[10, c, o]), float(dU[14, c, o]))
+            r03, r13, r23 = _gt(float(dU[3, c, o]), float(dU[7, c, o]), float(dU[11, c, o]), float(dU[15, c, o]))
+            # then each row times G
+            dw[o, c, 0, 0], dw[o, c, 0, 1], dw[o, c, 0, 2] = _gt(r00, r01, r02, r03)
+            dw[o, c, 1, 0], dw[o, c, 1, 1], dw[o, c, 1, 2] = _gt(r10, r11, r12, r13)
+            dw[o, c, 2, 0], dw[o, c, 2, 1], dw[o, c, 2, 2] = _gt(r20, r21, r22, r23)

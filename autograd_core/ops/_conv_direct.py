@@ -164,6 +164,22 @@ def winograd_input_grad(call, gy, w, p, H, W, cdt, nthreads):
     return _nchw_view(dx)
 
 
+def winograd_weight_grad(call, x, gy, p, KH, KW, with_bias, cdt, nthreads):
+    """(dw (Co, C, 3, 3), db (Co,) or None) of a stride-1 3x3 conv by Winograd: per worker, the gradient of
+    the transformed weight summed over its images, then ``G^T dU G``."""
+    K = _load("winograd")
+    N, C, Co = x.shape[0], x.shape[1], gy.shape[1]
+    slots = max(1, min(nthreads, N))
+    dU = np.zeros((slots, 16, C, -(-Co // OB) * OB), cdt)
+    gk = gy.astype(cdt, copy=False).transpose(0, 2, 3, 1)
+    gk = gk if gk.flags.c_contiguous else np.ascontiguousarray(gk)
+    if N and gy.size:
+        xk, x_nchw = as_kernel_input(x, cdt)
+        call("winograd_weight", xk, x_nchw, gk, dU, p[2], p[3])
+    dw = K.weight_from_transformed(dU[0] if slots == 1 else dU.sum(0), Co)
+    return dw, (gk.reshape(-1, Co).sum(0) if with_bias else None)
+
+
 # --------------------------------------------------------------------------- depthwise
 
 def _dw_weight_tc(w, cdt, Cp, flip=False):

@@ -83,11 +83,12 @@ ROUTES = {
               "or an input map of more than _GEMM_WGRAD_PIXELS pixels; a "
               "strided input gradient runs one pass per output phase (kernels/conv_direct.py, "
               "ops/_conv_direct.py: direct_*)",
-    "winograd": "Winograd F(2x2, 3x3): 16 GEMMs of transformed 4x4 input tiles against the transformed "
-                "weight, 2.25x fewer multiply-adds than the direct kernel (``_winograd``): where the direct "
-                "route would run the forward or the input gradient of a 3x3 stride-1 conv, one group, input "
-                "and output channels multiples of 8; any input layout, channels-last output "
-                "(kernels/winograd.py, ops/_conv_direct.py: winograd_*)",
+    "winograd": "Winograd F(2x2, 3x3): 16 GEMMs between transformed 4x4 input tiles, the transformed "
+                "weight and transformed output-gradient tiles, 2.25x fewer multiply-adds than the direct "
+                "kernel, for all three maps of a float32 3x3 stride-1 undilated conv with one group whose "
+                "channels are multiples of 8 filling the 16-lane tiles (``_winograd``; a weight gradient over "
+                "many channels on maps of at least _GEMM_WGRAD_PIXELS pixels); any input layout, "
+                "channels-last output (kernels/winograd.py, ops/_conv_direct.py: winograd_*)",
     "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
                  "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted; "
                  "the output transposed to channels-last where the direct route would have written it "
@@ -131,16 +132,20 @@ def _direct(kind, w_shape, p, pixels=0):
             and (Cig <= _DIRECT_MAX_CIG or pixels > _GEMM_WGRAD_PIXELS))
 
 
-def _winograd(kind, w_shape, p):
-    """Whether map ``kind`` of a conv with weight ``w_shape`` has a Winograd F(2x2, 3x3) form: the forward
-    or input gradient of a 3x3 stride-1 undilated conv with one group, whose channels in and out of that
-    map are multiples of 8 (the kernel's vectors) and fill the 16-lane tiles. Where the direct route
-    would run it, it is faster: N=32 forward, 16->16 32x32 0.78, 32->32 16x16 0.72-0.76, 64->64 8x8
-    0.61 of the direct kernel's time (benchmarks/RESULTS.md)."""
+def _winograd(kind, w_shape, p, pixels=0):
+    """Whether map ``kind`` of a conv with weight ``w_shape`` runs Winograd F(2x2, 3x3): a 3x3 stride-1
+    undilated conv with one group whose channels in and out of the map are multiples of 8 (the
+    transforms' vectors) and fill the 16-lane tiles; a weight gradient over more than _DIRECT_MAX_CIG
+    input channels also needs a map of at least _GEMM_WGRAD_PIXELS ``pixels``. Those maps ran faster
+    than on the direct kernel (N=32, 16->16 32x32 / 32->32 16x16 / 64->64 8x8: forward 0.67 / 0.59 /
+    0.56 of its time, weight gradient 0.67 / 0.58 / 0.58; benchmarks/RESULTS.md), and the 64-channel
+    8x8 weight gradient faster than GEMM too (1.4 against 2.3 ms)."""
     Co, Cig, KH, KW = w_shape
-    cin, cout = (Cig, Co) if kind == "forward" else (Co, Cig)
-    return (kind != "weight" and (KH, KW) == (3, 3) and p.stride == (1, 1) and (p.dh, p.dw) == (1, 1)
-            and p.groups == 1 and cin % 8 == 0 and cout % 8 == 0 and _fills_tiles(cout))
+    cin, cout = (Co, Cig) if kind == "input" else (Cig, Co)
+    if kind == "weight" and Cig > _DIRECT_MAX_CIG and pixels < _GEMM_WGRAD_PIXELS:
+        return False
+    return ((KH, KW) == (3, 3) and p.stride == (1, 1) and (p.dh, p.dw) == (1, 1) and p.groups == 1
+            and cin % 8 == 0 and cout % 8 == 0 and _fills_tiles(cout))
 
 
 def _route(kind, a, w_shape, p, serial=False):
@@ -156,13 +161,16 @@ def _route(kind, a, w_shape, p, serial=False):
     if forced != "gemm":
         if G > 1 and Cig == 1 and Co == G:
             return "depthwise"
-        if forced == "winograd" and _winograd(kind, w_shape, p):
-            return "winograd"
         pixels = a.shape[2] * a.shape[3] * (p.sh * p.sw if kind == "weight" else 1)  # (a = gy: output map)
+        if forced == "winograd" and _winograd(kind, w_shape, p, pixels):
+            return "winograd"
         if forced == "direct":
             return "direct"
-        if not serial and a.dtype == np.float32 and _direct(kind, w_shape, p, pixels):
-            return "winograd" if _winograd(kind, w_shape, p) else "direct"
+        if not serial and a.dtype == np.float32:
+            if _winograd(kind, w_shape, p, pixels):
+                return "winograd"
+            if _direct(kind, w_shape, p, pixels):
+                return "direct"
     if _planar(a, Cig * G):
         return "planar_s1" if p.stride == (1, 1) else "planar"
     return "nhwc"
@@ -337,7 +345,8 @@ def _weight_grad(x, gy, p, KH, KW, with_bias=False, xs=None):
     route = _route("weight", gy, (Co, C // G, KH, KW), p, serial)
     run = partial(_kernel, "conv2d weight grad", route, (x.shape, gy.shape), serial)
     if route in _MODULES:
-        wgrad = _D.dw_weight_grad if route == "depthwise" else _D.direct_weight_grad
+        wgrad = {"depthwise": _D.dw_weight_grad, "direct": _D.direct_weight_grad,
+                 "winograd": _D.winograd_weight_grad}[route]
         dwt, db = wgrad(run, x, gy, p, KH, KW, with_bias, cdt, nthreads)
         dwt = dwt.astype(odt, copy=False)
         return (dwt, db.astype(odt, copy=False)) if with_bias else dwt
