@@ -306,8 +306,8 @@ def test_winograd_weight_transform_matches_its_einsum_reference(Co, C, flipped, 
        st.integers(1, 9), st.integers(0, 2), st.booleans(), st.sampled_from([np.float32, np.float64]),
        st.integers(1, 3), st.integers(0, 2 ** 16))
 def test_winograd_weight_gradient_matches_the_reference(C, Co, N, H, W, pad, x_nchw, dtype, slots, seed):
-    """``winograd_weight`` (workers' partial sums of the transformed weight's gradient) and
-    ``weight_from_transformed`` as ``ops/_conv_direct.winograd_weight_grad`` runs them."""
+    """``winograd_weight`` (workers' partial sums of the transformed weight's gradient and of the bias
+    gradient) and ``weight_from_transformed`` as ``ops/_conv_direct.winograd_weight_grad`` runs them."""
     OH, OW = H + 2 * pad - 2, W + 2 * pad - 2
     if OH < 1 or OW < 1:
         return
@@ -316,9 +316,12 @@ def test_winograd_weight_gradient_matches_the_reference(C, Co, N, H, W, pad, x_n
     gy = rng.standard_normal((N, Co, OH, OW)).astype(dtype)
     dw_ref = conv_grads_ref(x.astype(np.float64), np.zeros((Co, C, 3, 3)), gy.astype(np.float64), (1, 1),
                             ((pad, pad), (pad, pad)), (1, 1), 1)[1]
-    dU = np.zeros((slots, 16, C, -(-Co // 16) * 16), dtype)
-    _W().winograd_weight(x if x_nchw else _nhwc(x), x_nchw, _nhwc(gy), dU, pad, pad)
-    assert not dU[:, :, :, Co:].any()  # the padded output channels stay zero
+    Cop = -(-Co // 16) * 16
+    dU = np.zeros((slots, 16, C, Cop), dtype)
+    dbp = np.zeros((slots, Cop), dtype)
+    _W().winograd_weight(x if x_nchw else _nhwc(x), x_nchw, _nhwc(gy), dU, dbp, pad, pad)
+    assert not dU[:, :, :, Co:].any() and not dbp[:, Co:].any()  # the padded output channels stay zero
+    _assert_close(dbp.sum(0)[:Co], gy.astype(np.float64).sum((0, 2, 3)), dtype)
     dw = _W().weight_from_transformed(dU.sum(0), Co)
     assert dw.dtype == dtype
     _assert_close(dw, dw_ref, dtype)

@@ -293,10 +293,12 @@ def winograd_conv(x, x_nchw, U, bp, y, ph, pw, nslots):
 # than the direct weight gradient.
 
 @njit(**_opts)
-def _grad_tiles(gf, n, ty0, TH, TW, OH, OW, Co, dM, Cop):
+def _grad_tiles(gf, n, ty0, TH, TW, OH, OW, Co, dM, Cop, db):
     """``dM[e, t, :Co] = (A dY A^T)[e]`` for the 2x2 block dY of each tile in the channels-last output
     gradient ``gf`` (flat (N, OH, OW, Co); zeros past the map's edge), 8 channels at a time; columns
-    Co..Cop are zero. A's rows: (1, 0), (1, 1), (1, -1), (0, -1)."""
+    Co..Cop are zero. A's rows: (1, 0), (1, 1), (1, -1), (0, -1). Unless ``db`` is empty, each block's
+    sum is added to ``db`` (Cop,): the bias gradient (the blocks cover the map once)."""
+    want_db = db.shape[0] > 0
     T = TH * TW
     es = T * Cop + PAD
     zero = vzero(gf)
@@ -317,6 +319,8 @@ def _grad_tiles(gf, n, ty0, TH, TW, OH, OW, Co, dM, Cop):
                     g11 = vload(gf, d + OW * Co + Co) if full_h and full_w else zero
                 else:
                     g00 = g01 = g10 = g11 = zero
+                if want_db:
+                    vstore(db, c, vadd(vload(db, c), vadd(vadd(g00, g01), vadd(g10, g11))))
                 q = q0 + c
                 # rows of A dY: (g00, g01), (g00 + g10, g01 + g11), (g00 - g10, g01 - g11), (-g10, -g11);
                 # each row (a, b) times A^T: (a, a + b, a - b, -b)
@@ -408,10 +412,11 @@ def _wtile(V, v0, rows, C, T, dM, m0, Cop, out):
 
 
 @njit(parallel=True, **_opts)
-def winograd_weight(x, x_nchw, g, dU, ph, pw):
+def winograd_weight(x, x_nchw, g, dU, dbp, ph, pw):
     """``dU[s]`` (S, 16, C, Cop), zeroed: worker s's share (images s, s + S, ...) of the gradient of the
     transformed weight of the stride-1 3x3 conv whose input ``x`` sat at (ph, pw) in its zero buffer
-    and whose output gradient is ``g`` (N, OH, OW, Co), channels-last."""
+    and whose output gradient is ``g`` (N, OH, OW, Co), channels-last; ``dbp[s]`` (S, Cop), zeroed, its
+    share of the bias gradient, unless ``dbp`` has no columns."""
     N = x.shape[0]
     C = x.shape[1] if x_nchw else x.shape[3]
     OH, OW, Co = g.shape[1], g.shape[2], g.shape[3]
@@ -426,12 +431,13 @@ def winograd_weight(x, x_nchw, g, dU, ph, pw):
         dM = np.empty(16 * (band * TW * Cop + PAD), x.dtype)
         out = np.empty(R * OB, x.dtype)
         dUs = dU[s].reshape(16 * C * Cop)
+        dbs = dbp[s]
         for n in range(s, N, S):
             _pad_image(x, n, x_nchw, ph, pw, Hp, Wp, xp)
             for ty0 in range(0, TH, band):
                 th = min(band, TH - ty0)
                 _input_tiles(xp, V, ty0, th, TW, Wp, C)
-                _grad_tiles(gf, n, ty0, th, TW, OH, OW, Co, dM, Cop)
+                _grad_tiles(gf, n, ty0, th, TW, OH, OW, Co, dM, Cop, dbs)
                 _weight_products(V, dM, dUs, th * TW, C, Cop, out)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import load as _load
+from ._common import to_nhwc
 
 OB = 16  # output channels per tile of the direct kernels (kernels.conv_direct.OB)
 
@@ -170,14 +171,15 @@ def winograd_weight_grad(call, x, gy, p, KH, KW, with_bias, cdt, nthreads):
     K = _load("winograd")
     N, C, Co = x.shape[0], x.shape[1], gy.shape[1]
     slots = max(1, min(nthreads, N))
-    dU = np.zeros((slots, 16, C, -(-Co // OB) * OB), cdt)
-    gk = gy.astype(cdt, copy=False).transpose(0, 2, 3, 1)
-    gk = gk if gk.flags.c_contiguous else np.ascontiguousarray(gk)
+    Cop = -(-Co // OB) * OB
+    dU = np.zeros((slots, 16, C, Cop), cdt)
+    dbp = np.zeros((slots, Cop if with_bias else 0), cdt)
     if N and gy.size:
         xk, x_nchw = as_kernel_input(x, cdt)
-        call("winograd_weight", xk, x_nchw, gk, dU, p[2], p[3])
+        gk = to_nhwc(gy.astype(cdt, copy=False))  # the tile transform reads 8 channels at a time
+        call("winograd_weight", xk, x_nchw, gk, dU, dbp, p[2], p[3])
     dw = K.weight_from_transformed(dU[0] if slots == 1 else dU.sum(0), Co)
-    return dw, (gk.reshape(-1, Co).sum(0) if with_bias else None)
+    return dw, (dbp.sum(0)[:Co] if with_bias else None)
 
 
 # --------------------------------------------------------------------------- depthwise
