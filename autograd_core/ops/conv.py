@@ -137,9 +137,10 @@ def _winograd(kind, w_shape, p, pixels=0):
     undilated conv with one group whose channels in and out of the map are multiples of 8 (the
     transforms' vectors) and fill the 16-lane tiles; a weight gradient over more than _DIRECT_MAX_CIG
     input channels also needs a map of at least _GEMM_WGRAD_PIXELS ``pixels``. Those maps ran faster
-    than on the direct kernel (N=32, 16->16 32x32 / 32->32 16x16 / 64->64 8x8: forward 0.67 / 0.59 /
-    0.56 of its time, weight gradient 0.67 / 0.58 / 0.58; benchmarks/RESULTS.md), and the 64-channel
-    8x8 weight gradient faster than GEMM too (1.4 against 2.3 ms)."""
+    than on the direct route (whole ops, N=32, 16->16 32x32 / 32->32 16x16 / 64->64 8x8: forward 0.70 /
+    0.62 / 0.60 of its time, input gradient 0.68 / 0.61 / 0.60, weight gradient 0.76 / 0.62 / 0.58;
+    ``python -m benchmarks.adhoc.winograd``, benchmarks/RESULTS.md), and the 64-channel 8x8 weight
+    gradient faster than GEMM too (1.4 against 2.3 ms)."""
     Co, Cig, KH, KW = w_shape
     cin, cout = (Co, Cig) if kind == "input" else (Cig, Co)
     if kind == "weight" and Cig > _DIRECT_MAX_CIG and pixels < _GEMM_WGRAD_PIXELS:
