@@ -642,6 +642,7 @@ def _p(stride=1, padding=1, dilation=1, groups=1):
     ((2, 64, 16, 16), (64, 64, 3, 3), _p(), ("winograd",) * 3),
     ((2, 16, 8, 8), (24, 16, 3, 3), _p(padding=0), ("winograd",) * 3),             # 24 fill 75% of the tiles
     ((2, 16, 8, 8), (28, 16, 3, 3), _p(), ("direct", "direct", "direct")),         # 28: not a multiple of 8
+    ((2, 8, 8, 8), (16, 8, 3, 3), _p(), ("direct", "planar_s1", "direct")),        # 8 in: Winograd not measured
     ((2, 64, 8, 8), (128, 64, 3, 3), _p(stride=2), ("direct", "direct", "nhwc")),  # 64 in, 8x8: GEMM dw
     ((2, 128, 16, 16), (256, 128, 3, 3), _p(stride=2), ("direct",) * 3),          # 16x16 in: direct dw 2.3x
     ((2, 6, 14, 14), (16, 6, 5, 5), _p(padding=0), ("direct", "planar_s1", "direct")),  # 6 input channels

@@ -327,3 +327,27 @@ def test_winograd_weight_gradient_matches_the_reference(C, Co, N, H, W, pad, x_n
     _assert_close(dw, dw_ref, dtype)
     np.testing.assert_allclose(dw, _W().weight_from_transformed_numpy(dU.sum(0), Co), rtol=0,
                                atol=(1e-6 if dtype == np.float32 else 1e-13) * max(1.0, np.abs(dw).max()))
+
+
+@pytest.mark.parametrize("N, C, Co, H, W", [(2, 16, 40, 30, 40), (1, 8, 24, 3, 201)])
+def test_winograd_kernels_over_several_bands(N, C, Co, H, W):
+    """Maps of several bands of tiles (30x40: three bands of 5 tile rows; a 201-wide map: bands of one
+    row) and three blocks of output channels (40), forward and weight gradient, float64, two slots."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((Co, C, 3, 3))
+    b = rng.standard_normal(Co)
+    pads = ((1, 1), (1, 1))
+    want = _crop_ref(x, w, b, (1, 1), pads, (1, 1), 1)
+    y = np.full((N, H, W, Co), np.nan)
+    _W().winograd_conv(_nhwc(x), False, _W().transform_weight(w, np.float64), _K().pack_bias(b, Co, 1, np.float64)
+                       .reshape(-1), y, 1, 1, 2)
+    _assert_close(y.transpose(0, 3, 1, 2), want, np.float64)
+    gy = rng.standard_normal(want.shape)
+    dw_ref = conv_grads_ref(x, w, gy, (1, 1), pads, (1, 1), 1)[1]
+    Cop = -(-Co // 16) * 16
+    dU = np.zeros((2, 16, C, Cop))
+    dbp = np.zeros((2, Cop))
+    _W().winograd_weight(x, True, _nhwc(gy), dU, dbp, 1, 1)
+    _assert_close(_W().weight_from_transformed(dU.sum(0), Co), dw_ref, np.float64)
+    _assert_close(dbp.sum(0)[:Co], gy.sum((0, 2, 3)), np.float64)

@@ -5,7 +5,7 @@
 maps as direct convolutions on register tiles (16 output channels x 6
 pixels); ``winograd``: stride-1 3x3 convolutions by Winograd F(2x2, 3x3) on the
 same register tile; ``depthwise``: depthwise convolutions as per-channel stencils;
-``simd``: the short-vector intrinsics those two are written with; ``pool``: max and average
+``simd``: the short-vector intrinsics those three are written with; ``pool``: max and average
 pooling forward and backward; ``elementwise``: ReLU and masked selects on
 large arrays, and the parallel add; ``norm``: batch normalisation's
 statistics, affine map and backward sums; ``rows``: softmax, log-softmax,

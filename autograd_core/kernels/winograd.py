@@ -19,8 +19,11 @@ for a band of about ``_BAND_TILES`` tiles at a time (so that ``V`` and ``M``
 stay in L2), every 4x4 tile (stride 2) is transformed into ``V`` (16, T, C),
 the 16 GEMMs run on a 6 x 16 register tile like ``conv_direct``'s into ``M``
 (16, T, Cop), and each tile's 2x2 outputs (+ bias) are written to the
-channels-last ``y``. Tiles past an odd output edge read zero padding and are
-not written.
+channels-last ``y``. Outputs of a tile past an odd output edge are not written
+(and get no gradient).
+
+An infinite input gives NaN where the direct kernel may give an infinity: the
+input transform subtracts neighbouring values (inf - inf).
 
 Rounding: the transforms add at most 4 terms before and after the products;
 against float64, float32 results were as close as the direct kernel's or

@@ -86,8 +86,8 @@ ROUTES = {
     "winograd": "Winograd F(2x2, 3x3): 16 GEMMs between transformed 4x4 input tiles, the transformed "
                 "weight and transformed output-gradient tiles, 2.25x fewer multiply-adds than the direct "
                 "kernel, for all three maps of a float32 3x3 stride-1 undilated conv with one group whose "
-                "channels are multiples of 8 filling the 16-lane tiles (``_winograd``; a weight gradient over "
-                "many channels on maps of at least _GEMM_WGRAD_PIXELS pixels); any input layout, "
+                "channels are multiples of 8 (at least 16 in, filling the 16-lane tiles out; ``_winograd``; a "
+                "weight gradient over many channels on maps of at least _GEMM_WGRAD_PIXELS pixels); any input layout, "
                 "channels-last output (kernels/winograd.py, ops/_conv_direct.py: winograd_*)",
     "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
                  "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted; "
@@ -134,19 +134,21 @@ def _direct(kind, w_shape, p, pixels=0):
 
 def _winograd(kind, w_shape, p, pixels=0):
     """Whether map ``kind`` of a conv with weight ``w_shape`` runs Winograd F(2x2, 3x3): a 3x3 stride-1
-    undilated conv with one group whose channels in and out of the map are multiples of 8 (the
-    transforms' vectors) and fill the 16-lane tiles; a weight gradient over more than _DIRECT_MAX_CIG
-    input channels also needs a map of at least _GEMM_WGRAD_PIXELS ``pixels``. Those maps ran faster
-    than on the direct route (whole ops, N=32, 16->16 32x32 / 32->32 16x16 / 64->64 8x8: forward 0.70 /
-    0.62 / 0.60 of its time, input gradient 0.68 / 0.61 / 0.60, weight gradient 0.76 / 0.62 / 0.58;
-    ``python -m benchmarks.adhoc.winograd``, benchmarks/RESULTS.md), and the 64-channel 8x8 weight
-    gradient faster than GEMM too (1.4 against 2.3 ms)."""
+    undilated conv with one group whose channels into the map are a multiple of 8 (the transforms'
+    vectors) from 16 up (fewer: not measured) and whose channels out of it are a multiple of 8 that
+    fills the 16-lane tiles; a weight gradient over more than _DIRECT_MAX_CIG input channels also
+    needs a map of at least _GEMM_WGRAD_PIXELS ``pixels`` (smaller ones stay on GEMM, as for the
+    direct route). Those maps ran faster than on the direct route (whole ops, N=32, 16->16 32x32 /
+    32->32 16x16 / 64->64 8x8: forward 0.70 / 0.62 / 0.60 of its time, input gradient 0.68 / 0.61 /
+    0.60, weight gradient 0.76 / 0.62 / 0.58; 128 to 512 channels on 8x8 and 4x4 maps 0.55-0.91;
+    ``python -m benchmarks.adhoc.winograd``, benchmarks/RESULTS.md). The 64-channel 8x8 weight
+    gradient, which the direct route left to GEMM (2.26 ms the day before), took 1.37 ms."""
     Co, Cig, KH, KW = w_shape
     cin, cout = (Co, Cig) if kind == "input" else (Cig, Co)
     if kind == "weight" and Cig > _DIRECT_MAX_CIG and pixels < _GEMM_WGRAD_PIXELS:
         return False
     return ((KH, KW) == (3, 3) and p.stride == (1, 1) and (p.dh, p.dw) == (1, 1) and p.groups == 1
-            and cin % 8 == 0 and cout % 8 == 0 and _fills_tiles(cout))
+            and cin >= 16 and cin % 8 == 0 and cout % 8 == 0 and _fills_tiles(cout))
 
 
 def _route(kind, a, w_shape, p, serial=False):
