@@ -536,21 +536,19 @@ def _forced_routes(route):
             os.environ["AUTOGRAD_CORE_CONV_ROUTES"] = old
 
 
-@given(routed_cases(), st.booleans(), st.sampled_from([np.float64, np.float32]))
-def test_direct_and_depthwise_routes_match_the_reference(case, channels_last, dtype):
-    """Every map on the direct kernel (forced: the default table takes it only where it is faster) or the
-    depthwise one, against the float64 numpy reference."""
+def _forced_route_against_reference(case, channels_last, dtype, route):
+    """Run ``case`` (x, w, b, conv kwargs, explicit pads) forward and backward with route ``route`` forced,
+    check values and all gradients against the float64 numpy reference; returns (routes taken, output)."""
     x, w, b, kw, pads = case
     x, w = x.astype(dtype), w.astype(dtype)
     b = None if b is None else b.astype(dtype)
     xt = ag.from_numpy(_channels_last(x) if channels_last else x).requires_grad_()
     wt = ag.tensor(w, requires_grad=True)
     bt = ag.tensor(b, requires_grad=True) if b is not None else None
-    with _forced_routes("direct"), log_routes() as taken:
+    with _forced_routes(route), log_routes() as taken:
         y = ag.conv2d(xt, wt, bt, **kw)
         gy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
         y.backward(_channels_last(gy) if channels_last else gy)
-    assert {r.route for r in taken} == {"depthwise" if kw["groups"] == x.shape[1] else "direct"}
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
     want = conv_ref(x64, w64, None if b is None else b.astype(np.float64), kw["stride"], pads, kw["dilation"],
                     kw["groups"])
@@ -562,6 +560,15 @@ def test_direct_and_depthwise_routes_match_the_reference(case, channels_last, dt
     np.testing.assert_allclose(wt.grad.data, dw, rtol=tol, atol=tol)
     if b is not None:
         np.testing.assert_allclose(bt.grad.data, db, rtol=tol, atol=tol)
+    return {r.route for r in taken}, y
+
+
+@given(routed_cases(), st.booleans(), st.sampled_from([np.float64, np.float32]))
+def test_direct_and_depthwise_routes_match_the_reference(case, channels_last, dtype):
+    """Every map on the direct kernel (forced: the default table takes it only where it is faster) or the
+    depthwise one, against the float64 numpy reference."""
+    routes, _ = _forced_route_against_reference(case, channels_last, dtype, "direct")
+    assert routes == {"depthwise" if case[3]["groups"] == case[0].shape[1] else "direct"}
 
 
 @st.composite
@@ -585,28 +592,9 @@ def test_winograd_route_matches_the_reference(case, channels_last, dtype):
     """All three maps on the Winograd kernels (forced: by default only float32 maps large enough for the
     threads), against the float64 numpy reference; paddings above 2 make the input gradient's placement
     negative (cropped), odd sizes leave half of the last tiles outside the map."""
-    x, w, b, kw, pads = case
-    x, w = x.astype(dtype), w.astype(dtype)
-    b = None if b is None else b.astype(dtype)
-    xt = ag.from_numpy(_channels_last(x) if channels_last else x).requires_grad_()
-    wt = ag.tensor(w, requires_grad=True)
-    bt = ag.tensor(b, requires_grad=True) if b is not None else None
-    with _forced_routes("winograd"), log_routes() as taken:
-        y = ag.conv2d(xt, wt, bt, **kw)
-        gy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
-        y.backward(_channels_last(gy) if channels_last else gy)
-    assert {r.route for r in taken} == {"winograd"}
+    routes, y = _forced_route_against_reference(case, channels_last, dtype, "winograd")
+    assert routes == {"winograd"}
     assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last memory out, as the direct route
-    x64, w64 = x.astype(np.float64), w.astype(np.float64)
-    want = conv_ref(x64, w64, None if b is None else b.astype(np.float64), (1, 1), pads, (1, 1), 1)
-    tol = 1e-10 if dtype == np.float64 else 1e-4
-    assert y.dtype == dtype
-    np.testing.assert_allclose(y.data, want, rtol=tol, atol=tol)
-    dx, dw, db = conv_grads_ref(x64, w64, gy.astype(np.float64), (1, 1), pads, (1, 1), 1)
-    np.testing.assert_allclose(xt.grad.data, dx, rtol=tol, atol=tol)
-    np.testing.assert_allclose(wt.grad.data, dw, rtol=tol, atol=tol)
-    if b is not None:
-        np.testing.assert_allclose(bt.grad.data, db, rtol=tol, atol=tol)
 
 
 def test_winograd_route_agrees_with_the_direct_route(monkeypatch):

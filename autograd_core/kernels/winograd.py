@@ -150,6 +150,70 @@ def _row_b(V, q, es, r0, r1, r2, r3):
     vstore(V, q + 3 * es, vsub(r1, r3))
 
 
+@njit(inline="always", **_opts)
+def _tile(A, a0, ars, aks, rows, K, B, b0, bks, D, d0, drs):
+    """The 6 x 16 register tile both GEMM stages use: for r < 6,
+    ``D[d0 + r*drs:][:16] = sum over k < K of A[a0 + r*ars + k*aks] * B[b0 + k*bks:][:16]``
+    (rows past ``rows`` repeat the last one). The forward's products walk A's rows (a tile's
+    channels, ``aks`` = 1); the weight gradient's walk its columns (the tiles, ``ars`` = 1)."""
+    r1 = a0 + min(1, rows - 1) * ars
+    r2 = a0 + min(2, rows - 1) * ars
+    r3 = a0 + min(3, rows - 1) * ars
+    r4 = a0 + min(4, rows - 1) * ars
+    r5 = a0 + min(5, rows - 1) * ars
+    a00 = vzero(A)
+    a01 = vzero(A)
+    a10 = vzero(A)
+    a11 = vzero(A)
+    a20 = vzero(A)
+    a21 = vzero(A)
+    a30 = vzero(A)
+    a31 = vzero(A)
+    a40 = vzero(A)
+    a41 = vzero(A)
+    a50 = vzero(A)
+    a51 = vzero(A)
+    for k in range(K):
+        w0 = vload(B, b0 + k * bks)
+        w1 = vload(B, b0 + k * bks + 8)
+        o = k * aks
+        v = vbcast(A, a0 + o)
+        a00 = vfma(v, w0, a00)
+        a01 = vfma(v, w1, a01)
+        v = vbcast(A, r1 + o)
+        a10 = vfma(v, w0, a10)
+        a11 = vfma(v, w1, a11)
+        v = vbcast(A, r2 + o)
+        a20 = vfma(v, w0, a20)
+        a21 = vfma(v, w1, a21)
+        v = vbcast(A, r3 + o)
+        a30 = vfma(v, w0, a30)
+        a31 = vfma(v, w1, a31)
+        v = vbcast(A, r4 + o)
+        a40 = vfma(v, w0, a40)
+        a41 = vfma(v, w1, a41)
+        v = vbcast(A, r5 + o)
+        a50 = vfma(v, w0, a50)
+        a51 = vfma(v, w1, a51)
+    vstore(D, d0, a00)
+    vstore(D, d0 + 8, a01)
+    d = d0 + min(1, rows - 1) * drs
+    vstore(D, d, a10)
+    vstore(D, d + 8, a11)
+    d = d0 + min(2, rows - 1) * drs
+    vstore(D, d, a20)
+    vstore(D, d + 8, a21)
+    d = d0 + min(3, rows - 1) * drs
+    vstore(D, d, a30)
+    vstore(D, d + 8, a31)
+    d = d0 + min(4, rows - 1) * drs
+    vstore(D, d, a40)
+    vstore(D, d + 8, a41)
+    d = d0 + min(5, rows - 1) * drs
+    vstore(D, d, a50)
+    vstore(D, d + 8, a51)
+
+
 @njit(**_opts)
 def _products(V, U, M, T, C, Cob):
     """``M[e] (T, Cob*16) = V[e] (T, C) @ U[e]`` for the 16 positions, 6 tiles x 16 channels at a time."""
@@ -159,69 +223,8 @@ def _products(V, U, M, T, C, Cob):
             wb = e * (Cob * C * OB + PAD) + ob * C * OB
             for pt in range(0, T, R):
                 p0 = max(0, min(pt, T - R))  # the last group ends at the last tile (rows recomputed are equal)
-                _product_tile(V, e * (T * C + PAD) + p0 * C, min(R, T - p0), C, U, wb, M,
-                              e * (T * Cop + PAD) + p0 * Cop + ob * OB, Cop)
-
-
-@njit(inline="always", **_opts)
-def _product_tile(V, v0, rows, C, U, wb, M, m0, Cop):
-    """Rows ``M[m0 + r*Cop:][:16] = V[v0 + r*C:][:C] @ U[wb:] (C, 16)`` for r < 6 (rows past ``rows`` repeat
-    the last one)."""
-    r1 = v0 + min(1, rows - 1) * C
-    r2 = v0 + min(2, rows - 1) * C
-    r3 = v0 + min(3, rows - 1) * C
-    r4 = v0 + min(4, rows - 1) * C
-    r5 = v0 + min(5, rows - 1) * C
-    a00 = vzero(V)
-    a01 = vzero(V)
-    a10 = vzero(V)
-    a11 = vzero(V)
-    a20 = vzero(V)
-    a21 = vzero(V)
-    a30 = vzero(V)
-    a31 = vzero(V)
-    a40 = vzero(V)
-    a41 = vzero(V)
-    a50 = vzero(V)
-    a51 = vzero(V)
-    for ci in range(C):
-        w0 = vload(U, wb + ci * OB)
-        w1 = vload(U, wb + ci * OB + 8)
-        v = vbcast(V, v0 + ci)
-        a00 = vfma(v, w0, a00)
-        a01 = vfma(v, w1, a01)
-        v = vbcast(V, r1 + ci)
-        a10 = vfma(v, w0, a10)
-        a11 = vfma(v, w1, a11)
-        v = vbcast(V, r2 + ci)
-        a20 = vfma(v, w0, a20)
-        a21 = vfma(v, w1, a21)
-        v = vbcast(V, r3 + ci)
-        a30 = vfma(v, w0, a30)
-        a31 = vfma(v, w1, a31)
-        v = vbcast(V, r4 + ci)
-        a40 = vfma(v, w0, a40)
-        a41 = vfma(v, w1, a41)
-        v = vbcast(V, r5 + ci)
-        a50 = vfma(v, w0, a50)
-        a51 = vfma(v, w1, a51)
-    vstore(M, m0, a00)
-    vstore(M, m0 + 8, a01)
-    m = m0 + min(1, rows - 1) * Cop
-    vstore(M, m, a10)
-    vstore(M, m + 8, a11)
-    m = m0 + min(2, rows - 1) * Cop
-    vstore(M, m, a20)
-    vstore(M, m + 8, a21)
-    m = m0 + min(3, rows - 1) * Cop
-    vstore(M, m, a30)
-    vstore(M, m + 8, a31)
-    m = m0 + min(4, rows - 1) * Cop
-    vstore(M, m, a40)
-    vstore(M, m + 8, a41)
-    m = m0 + min(5, rows - 1) * Cop
-    vstore(M, m, a50)
-    vstore(M, m + 8, a51)
+                _tile(V, e * (T * C + PAD) + p0 * C, C, 1, min(R, T - p0), C, U, wb, OB, M,
+                      e * (T * Cop + PAD) + p0 * Cop + ob * OB, Cop)
 
 
 @njit(**_opts)
@@ -351,67 +354,11 @@ def _weight_products(V, dM, dU, T, C, Cop, out):
         for pc in range(0, C, R):
             c0 = max(0, min(pc, C - R))  # the last group ends at the last channel ...
             for ob in range(Cop // OB):
-                _wtile(V, e * esv + c0, min(R, C - c0), C, T, dM, e * esm + ob * OB, Cop, out)
+                _tile(V, e * esv + c0, 1, C, min(R, C - c0), T, dM, e * esm + ob * OB, Cop, out, 0, OB)
                 for r in range(max(0, pc - c0), min(R, C - c0)):  # ... and adds only the rows not added yet
                     d = (e * C + c0 + r) * Cop + ob * OB
                     vstore(dU, d, vadd(vload(dU, d), vload(out, r * OB)))
                     vstore(dU, d + 8, vadd(vload(dU, d + 8), vload(out, r * OB + 8)))
-
-
-@njit(inline="always", **_opts)
-def _wtile(V, v0, rows, C, T, dM, m0, Cop, out):
-    """``out[r] = sum over t of V[v0 + t*C + r] * dM[m0 + t*Cop:][:16]`` for r < 6 (past ``rows``: the last)."""
-    r1 = min(1, rows - 1)
-    r2 = min(2, rows - 1)
-    r3 = min(3, rows - 1)
-    r4 = min(4, rows - 1)
-    r5 = min(5, rows - 1)
-    a00 = vzero(V)
-    a01 = vzero(V)
-    a10 = vzero(V)
-    a11 = vzero(V)
-    a20 = vzero(V)
-    a21 = vzero(V)
-    a30 = vzero(V)
-    a31 = vzero(V)
-    a40 = vzero(V)
-    a41 = vzero(V)
-    a50 = vzero(V)
-    a51 = vzero(V)
-    for t in range(T):
-        g0 = vload(dM, m0 + t * Cop)
-        g1 = vload(dM, m0 + t * Cop + 8)
-        vb = v0 + t * C
-        v = vbcast(V, vb)
-        a00 = vfma(v, g0, a00)
-        a01 = vfma(v, g1, a01)
-        v = vbcast(V, vb + r1)
-        a10 = vfma(v, g0, a10)
-        a11 = vfma(v, g1, a11)
-        v = vbcast(V, vb + r2)
-        a20 = vfma(v, g0, a20)
-        a21 = vfma(v, g1, a21)
-        v = vbcast(V, vb + r3)
-        a30 = vfma(v, g0, a30)
-        a31 = vfma(v, g1, a31)
-        v = vbcast(V, vb + r4)
-        a40 = vfma(v, g0, a40)
-        a41 = vfma(v, g1, a41)
-        v = vbcast(V, vb + r5)
-        a50 = vfma(v, g0, a50)
-        a51 = vfma(v, g1, a51)
-    vstore(out, 0, a00)
-    vstore(out, 8, a01)
-    vstore(out, 16, a10)
-    vstore(out, 24, a11)
-    vstore(out, 32, a20)
-    vstore(out, 40, a21)
-    vstore(out, 48, a30)
-    vstore(out, 56, a31)
-    vstore(out, 64, a40)
-    vstore(out, 72, a41)
-    vstore(out, 80, a50)
-    vstore(out, 88, a51)
 
 
 @njit(parallel=True, **_opts)

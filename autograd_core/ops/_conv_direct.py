@@ -136,33 +136,29 @@ def direct_weight_grad(call, x, gy, p, KH, KW, with_bias, cdt, nthreads):
 
 # --------------------------------------------------------------------------- winograd
 
-def winograd_forward(call, x, w, b, p, OH, OW, cdt, nthreads):
-    """y = F(x, w) + b for a stride-1 3x3 conv by Winograd F(2x2, 3x3) (``kernels/winograd.py``):
-    (N, Co, OH, OW) view of channels-last memory."""
+def _winograd_conv(call, a, w, b, ph, pw, OH, OW, cdt, nthreads):
+    """The stride-1 3x3 correlation of ``a`` with ``w`` (+ ``b``) placed at (ph, pw), by Winograd F(2x2, 3x3)
+    (``kernels/winograd.py``): (N, Co, OH, OW) view of channels-last memory."""
     K = _load("winograd")
-    ph, pw = p[2], p[3]
     Co = w.shape[0]
-    xk, x_nchw = as_kernel_input(x, cdt)
-    y = np.empty((xk.shape[0], OH, OW, Co), cdt)
+    ak, a_nchw = as_kernel_input(a, cdt)
+    y = np.empty((ak.shape[0], OH, OW, Co), cdt)
     if y.size:
         bp = _load("conv_direct").pack_bias(b, Co, 1, cdt).reshape(-1)
-        call("winograd_conv", xk, x_nchw, K.transform_weight(w, cdt), bp, y, ph, pw, max(1, min(nthreads, y.shape[0])))
+        call("winograd_conv", ak, a_nchw, K.transform_weight(w, cdt), bp, y, ph, pw, max(1, min(nthreads, y.shape[0])))
     return _nchw_view(y)
+
+
+def winograd_forward(call, x, w, b, p, OH, OW, cdt, nthreads):
+    """y = F(x, w) + b for a stride-1 3x3 conv by Winograd."""
+    return _winograd_conv(call, x, w, b, p[2], p[3], OH, OW, cdt, nthreads)
 
 
 def winograd_input_grad(call, gy, w, p, H, W, cdt, nthreads):
     """dx of a stride-1 3x3 conv by Winograd: the forward conv of ``gy`` with the weight flipped and its
-    channels swapped, placed at padding 2 - p (negative: cropped). (N, C, H, W) view of channels-last memory."""
-    K = _load("winograd")
-    ph, pw = p[2], p[3]
-    Cig = w.shape[1]
-    gk, g_nchw = as_kernel_input(gy, cdt)
-    dx = np.empty((gk.shape[0], H, W, Cig), cdt)
-    if dx.size:
-        wt = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
-        call("winograd_conv", gk, g_nchw, K.transform_weight(wt, cdt), np.zeros(-(-Cig // OB) * OB, cdt), dx,
-             2 - ph, 2 - pw, max(1, min(nthreads, dx.shape[0])))
-    return _nchw_view(dx)
+    channels swapped, placed at padding 2 - p (negative: cropped)."""
+    return _winograd_conv(call, gy, w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None, 2 - p[2], 2 - p[3], H, W,
+                          cdt, nthreads)
 
 
 def winograd_weight_grad(call, x, gy, p, KH, KW, with_bias, cdt, nthreads):
