@@ -89,6 +89,28 @@ def test_expf_accuracy_and_special_values():
     assert o[5] == 1 and o[6] == 1 and o[7] == np.inf
 
 
+def test_expf_bounded_equals_expf_up_to_overflow():
+    """The softmax kernels' exp (no overflow handling) gives ``expf``'s bits wherever it is used."""
+    from numba import njit
+    from autograd_core.kernels._math import fexp, fexp_bounded
+
+    @njit
+    def run(x, full, bounded):
+        for i in range(x.shape[0]):
+            full[i] = fexp(x[i])
+            bounded[i] = fexp_bounded(x[i])
+
+    x = np.concatenate([np.linspace(-110.0, 88.72, 400001), [np.nan, -np.inf, -0.0, 0.0, -103.98, -103.97]])
+    x = x.astype(np.float32)
+    assert np.nanmax(x) <= np.float32(88.72284)
+    full, bounded = np.empty_like(x), np.empty_like(x)
+    run(x, full, bounded)
+    np.testing.assert_array_equal(bounded.view(np.int32), full.view(np.int32))
+    ok = x > -87.3  # normal results: within 2e-7 of float64's exp, as for expf
+    ref = np.exp(x[ok].astype(np.float64))
+    assert np.max(np.abs(bounded[ok] - ref) / ref) < 2e-7
+
+
 # --------------------------------------------------------------------------- softmax, log-softmax
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

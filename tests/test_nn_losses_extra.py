@@ -118,11 +118,12 @@ def np_poisson(x, t, reduction="mean", log_input=True, full=False, eps=1e-8):
     return red(loss, reduction)
 
 
-test_poisson_nll_loss = op_test(F.poisson_nll_loss, np_poisson, 2, broadcast=False, domain=[(-2, 2), (0, 4)],
+# kinks: full=True adds Stirling's term only where target > 1 (a jump at 1, as in PyTorch)
+test_poisson_nll_loss = op_test(F.poisson_nll_loss, np_poisson, 2, broadcast=False, domain=[(-2, 2), (0, 4)], kinks=(1.0,),
                                 kwargs=st.fixed_dictionaries({"reduction": REDUCTIONS, "full": st.booleans()}))
 test_poisson_nll_loss_rates = op_test(
     lambda x, t, full: F.poisson_nll_loss(x, t, log_input=False, full=full),
-    lambda x, t, full: np_poisson(x, t, "mean", False, full), 2, broadcast=False, domain=[(0.1, 3), (0, 4)],
+    lambda x, t, full: np_poisson(x, t, "mean", False, full), 2, broadcast=False, domain=[(0.1, 3), (0, 4)], kinks=(1.0,),
     kwargs=st.fixed_dictionaries({"full": st.booleans()}))
 
 

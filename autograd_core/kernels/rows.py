@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
-from ._math import fexp, twins
+from ._math import fexp, fexp_bounded, twins
 
 _opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 # reassociation only (vectorised sums); no nnan/ninf: NaN and inf keep numpy's meaning
@@ -49,6 +49,35 @@ def _row_max(xr):
 _row_max = njit(inline="always", **_opts)(_row_max)
 
 
+def _shifted_exp_sum(xr):
+    """``(m, sum(exp(xr - m)))`` with ``m`` the row's maximum if finite, else 0 (NaN stays NaN)."""
+    m = _row_max(xr)
+    s = xr.dtype.type(0)
+    if m == np.inf:  # exp(x) may overflow: the full exp, as the reference computes it
+        m = xr.dtype.type(0)
+        for i in range(uint64(xr.shape[0])):
+            s += fexp(xr[i])
+        return m, s
+    if m == -np.inf:
+        m = xr.dtype.type(0)
+    for i in range(uint64(xr.shape[0])):
+        s += fexp_bounded(xr[i] - m)   # <= 0, -inf or NaN
+    return m, s
+
+
+_shifted_exp_sum = njit(inline="always", **_fm)(_shifted_exp_sum)
+
+
+def _scale(row, c):
+    """``row *= c``. Compiled without ``reassoc``: with it, LLVM folds ``x * (1 / s)`` back into
+    ``x / s`` and the loop runs vector divisions (several times slower than multiplications)."""
+    for i in range(uint64(row.shape[0])):
+        row[i] *= c
+
+
+_scale = njit(**_opts)(_scale)
+
+
 def _softmax(x, out):
     """``out[r] = exp(x[r] - max x[r]) / sum(...)``."""
     R, C = x.shape
@@ -58,12 +87,10 @@ def _softmax(x, out):
         m = _row_max(xr)
         s = x.dtype.type(0)
         for i in range(uint64(C)):
-            e = fexp(xr[i] - m)
+            e = fexp_bounded(xr[i] - m)   # <= 0, -inf or NaN
             orow[i] = e
             s += e
-        inv = x.dtype.type(1) / s
-        for i in range(uint64(C)):
-            orow[i] *= inv
+        _scale(orow, x.dtype.type(1) / s)
 
 
 def _log_softmax(x, out):
@@ -72,12 +99,7 @@ def _log_softmax(x, out):
     for r in prange(R):
         xr = x[r]
         orow = out[r]
-        m = _row_max(xr)
-        if not np.isfinite(m):
-            m = x.dtype.type(0) if m == m else m
-        s = x.dtype.type(0)
-        for i in range(uint64(C)):
-            s += fexp(xr[i] - m)
+        m, s = _shifted_exp_sum(xr)
         c = m + np.log(s)
         for i in range(uint64(C)):
             orow[i] = xr[i] - c
@@ -108,7 +130,7 @@ def _log_softmax_backward(g, out, dx):
         for i in range(uint64(C)):
             t += gr[i]
         for i in range(uint64(C)):
-            dr[i] = gr[i] - fexp(orow[i]) * t
+            dr[i] = gr[i] - fexp_bounded(orow[i]) * t   # log-probabilities: <= 0, -inf or NaN
 
 
 def _cross_entropy(x, target, lse, picked):
@@ -119,12 +141,7 @@ def _cross_entropy(x, target, lse, picked):
     R, C = x.shape
     for r in prange(R):
         xr = x[r]
-        m = _row_max(xr)
-        if not np.isfinite(m):
-            m = x.dtype.type(0) if m == m else m
-        s = x.dtype.type(0)
-        for i in range(uint64(C)):
-            s += fexp(xr[i] - m)
+        m, s = _shifted_exp_sum(xr)
         lse[r] = m + np.log(s)
         picked[r] = xr[target[r]]
 
@@ -138,7 +155,7 @@ def _cross_entropy_backward(x, lse, target, coef, dx):
         c = coef[r]
         lr = lse[r]
         for i in range(uint64(C)):
-            dr[i] = c * fexp(xr[i] - lr)
+            dr[i] = c * fexp_bounded(xr[i] - lr)   # lse >= max: <= 0, -inf or NaN
         dr[target[r]] -= c
 
 
