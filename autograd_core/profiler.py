@@ -121,7 +121,7 @@ def _flops(name, args, out):
     try:
         if name == "Conv2d":  # (x, w, b, p, out_hw)
             return 2 * out.data.size * _conv_k(args[1].data if hasattr(args[1], "data") else args[1])
-        if name == "ConvTranspose2d":  # (gy, w, p, in_hw): conv2d's input gradient
+        if name == "ConvTranspose2d":  # (gy, w, p, in_hw, b): conv2d's input gradient (+ a bias)
             return 2 * _size(args[0]) * _conv_k(_arr(args[1]))
         if name == "Conv2dWeightGrad":  # (x, gy, p, k_hw)
             x, gy, p, k = _arr(args[0]), _arr(args[1]), args[2], args[3]

@@ -571,6 +571,43 @@ def test_direct_and_depthwise_routes_match_the_reference(case, channels_last, dt
     assert routes == {"depthwise" if case[3]["groups"] == case[0].shape[1] else "direct"}
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("forced, route, groups, ci, co, k, stride", [
+    ("direct", "direct", 1, 16, 16, 4, 2),      # four output phases, the bias added by the kernel
+    ("direct", "direct", 1, 16, 16, 3, 1),
+    ("winograd", "winograd", 1, 16, 16, 3, 1),  # the bias added by the output transform
+    ("direct", "depthwise", 8, 8, 8, 3, 2),     # the bias added in place after the kernel
+    ("gemm", None, 2, 4, 6, 3, 2),
+    ("gemm", None, 1, 4, 6, 4, 1),
+])
+def test_conv_transpose2d_bias_on_every_route(forced, route, groups, ci, co, k, stride, dtype, channels_last):
+    """conv_transpose2d's bias, added by the kernel or after it depending on the route: values and all three
+    gradients against the float64 reference."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, ci, 5, 6)).astype(dtype)
+    w = rng.standard_normal((ci, co // groups, k, k)).astype(dtype)
+    b = rng.standard_normal(co).astype(dtype)
+    xt = ag.from_numpy(_channels_last(x) if channels_last else x).requires_grad_()
+    wt, bt = ag.tensor(w, requires_grad=True), ag.tensor(b, requires_grad=True)
+    with _forced_routes(forced), log_routes() as taken:
+        y = ag.conv_transpose2d(xt, wt, bt, stride=stride, padding=1, groups=groups)
+        h = rng.standard_normal(y.shape).astype(dtype)
+        y.backward(h)
+    if route is not None:
+        assert route in {r.route for r in taken if r.op == "conv2d input grad"}
+    x64, w64, b64, h64 = (a.astype(np.float64) for a in (x, w, b, h))
+    want = conv_transpose_ref(x64, w64, (stride, stride), (1, 1), (0, 0), groups, (1, 1)) + b64[None, :, None, None]
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(y.data, want, rtol=tol, atol=tol)
+    pads = ((1, 1), (1, 1))
+    np.testing.assert_allclose(xt.grad.data, conv_ref(h64, w64, None, (stride, stride), pads, (1, 1), groups),
+                               rtol=tol, atol=tol)
+    dw = conv_grads_ref(h64, w64, x64, (stride, stride), pads, (1, 1), groups)[1]
+    np.testing.assert_allclose(wt.grad.data, dw, rtol=tol, atol=tol)
+    np.testing.assert_allclose(bt.grad.data, h64.sum((0, 2, 3)), rtol=tol, atol=tol)
+
+
 @st.composite
 def winograd_cases(draw):
     """3x3 stride-1 convs with a Winograd form (channels multiples of 8 that fill the 16-lane tiles), paddings

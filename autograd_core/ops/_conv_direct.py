@@ -81,9 +81,9 @@ def _phases(n_in, n_out, k, s, pad, d):
     return shift, extent, phases
 
 
-def direct_input_grad(call, gy, w, p, H, W, cdt, nthreads):
-    """dx = Fx*(gy, w) by the direct kernel, one pass per output phase of the stride (one for stride 1):
-    (N, C, H, W) view of channels-last memory."""
+def direct_input_grad(call, gy, w, p, H, W, cdt, nthreads, bias=None):
+    """dx = Fx*(gy, w) (+ bias, conv_transpose2d's bias) by the direct kernel, one pass per output phase of the
+    stride (one for stride 1): (N, C, H, W) view of channels-last memory."""
     K = _load("conv_direct")
     sh, sw, ph, pw, dh, dw, G = p
     Co, Cig, KH, KW = w.shape
@@ -92,7 +92,7 @@ def direct_input_grad(call, gy, w, p, H, W, cdt, nthreads):
     OH, OW = gy.shape[2], gy.shape[3]
     dx = np.empty((N, H, W, Cig * G), cdt)
     if not (N and dx.size and gy.size):
-        dx[...] = 0
+        dx[...] = 0 if bias is None else np.asarray(bias, cdt)
         return _nchw_view(dx)
     wc = w.astype(cdt, copy=False)
     sy, Hp, rows = _phases(H, OH, KH, sh, ph, dh)
@@ -108,7 +108,7 @@ def direct_input_grad(call, gy, w, p, H, W, cdt, nthreads):
                 toffs.append(toff)
                 wfs.append(wf)
                 t0, wbase = t0 + len(toff), wbase + wf.size
-    call("direct_conv", gk, g_nchw, Co // G, np.concatenate(wfs), K.pack_bias(None, Cig * G, G, cdt),
+    call("direct_conv", gk, g_nchw, Co // G, np.concatenate(wfs), K.pack_bias(bias, Cig * G, G, cdt),
          np.array(passes, np.int64), np.concatenate(toffs).astype(np.int64), dx, Hp, Wp, sy, sx, 1, 1, sh, sw,
          max(1, min(nthreads, N)))
     return _nchw_view(dx)
@@ -154,10 +154,10 @@ def winograd_forward(call, x, w, b, p, OH, OW, cdt, nthreads):
     return _winograd_conv(call, x, w, b, p[2], p[3], OH, OW, cdt, nthreads)
 
 
-def winograd_input_grad(call, gy, w, p, H, W, cdt, nthreads):
-    """dx of a stride-1 3x3 conv by Winograd: the forward conv of ``gy`` with the weight flipped and its
-    channels swapped, placed at padding 2 - p (negative: cropped)."""
-    return _winograd_conv(call, gy, w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None, 2 - p[2], 2 - p[3], H, W,
+def winograd_input_grad(call, gy, w, p, H, W, cdt, nthreads, b=None):
+    """dx (+ b, conv_transpose2d's bias) of a stride-1 3x3 conv by Winograd: the forward conv of ``gy`` with
+    the weight flipped and its channels swapped, placed at padding 2 - p (negative: cropped)."""
+    return _winograd_conv(call, gy, w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], b, 2 - p[2], 2 - p[3], H, W,
                           cdt, nthreads)
 
 

@@ -301,18 +301,32 @@ def _forward(x, w, b, p, OH, OW):
     return nchw_view(y).astype(odt, copy=False), xs
 
 
-def _input_grad(gy, w, p, H, W):
-    """dx = Fx*(gy, w), (N, C, H, W): NCHW memory if ``gy`` is planar, else a channels-last view."""
-    sh, sw, ph, pw, dh, dw, G = p
+def _input_grad(gy, w, p, H, W, b=None):
+    """dx = Fx*(gy, w), (N, C, H, W): NCHW memory if ``gy`` is planar, else a channels-last view.
+
+    ``b`` (C,): a bias added to every position (conv_transpose2d's); the direct and Winograd
+    kernels add it as they store, the other routes in place afterwards.
+    """
     Co, Cig, KH, KW = w.shape
-    cdt, odt = compute_dtype("conv_transpose2d", gy, w)
     nthreads, serial = _threads.plan(flops=_flops(gy.shape[0], Co, gy.shape[2], gy.shape[3], Cig, KH, KW))
     route = _route("input", gy, w.shape, p, serial)
     run = partial(_kernel, "conv2d input grad", route, (gy.shape, w.shape), serial)
-    if route in _MODULES:
-        igrad = {"depthwise": _D.dw_input_grad, "direct": _D.direct_input_grad,
-                 "winograd": _D.winograd_input_grad}[route]
-        return igrad(run, gy, w, p, H, W, cdt, nthreads).astype(odt, copy=False)
+    cdt, odt = compute_dtype("conv_transpose2d", gy, w)
+    if route in ("direct", "winograd"):
+        igrad = _D.direct_input_grad if route == "direct" else _D.winograd_input_grad
+        return igrad(run, gy, w, p, H, W, cdt, nthreads, b).astype(odt, copy=False)
+    dx = _input_grad_other(route, run, gy, w, p, H, W, cdt, odt, nthreads)
+    if b is not None:
+        dx += np.asarray(b, dx.dtype).reshape(1, -1, 1, 1)  # dx is a fresh array
+    return dx
+
+
+def _input_grad_other(route, run, gy, w, p, H, W, cdt, odt, nthreads):
+    """``_input_grad`` on the routes whose kernels take no bias."""
+    sh, sw, ph, pw, dh, dw, G = p
+    Co, Cig, KH, KW = w.shape
+    if route == "depthwise":
+        return _D.dw_input_grad(run, gy, w, p, H, W, cdt, nthreads).astype(odt, copy=False)
     if route == "planar_s1":
         return _backward_s1(None, gy, w, w.shape, p, (H, W), True, False, False, cdt, odt)[0]
     if route == "planar":
@@ -462,13 +476,14 @@ class Conv2d(Function):
 
 
 class ConvTranspose2d(Function):
-    """``dx = Fx*(gy, w)``: the gradient of conv2d w.r.t. its input, of spatial size ``in_hw``."""
+    """``dx = Fx*(gy, w) (+ b)``: the gradient of conv2d w.r.t. its input, of spatial size ``in_hw``
+    (conv_transpose2d, with its bias ``b`` added in the same pass where the route allows)."""
 
     @staticmethod
-    def forward(ctx, gy, w, p, in_hw):
+    def forward(ctx, gy, w, p, in_hw, b=None):
         ctx.p = p
         ctx.save_for_backward(gy, w)
-        return _input_grad(gy, w, p, *in_hw)
+        return _input_grad(gy, w, p, *in_hw, b)
 
     @staticmethod
     def backward(ctx, h):
@@ -476,7 +491,8 @@ class ConvTranspose2d(Function):
         need = ctx.needs_input_grad
         ggy = Conv2d.apply(h, w, None, ctx.p, gy.shape[2:]) if need[0] else None
         gw = Conv2dWeightGrad.apply(h, gy, ctx.p, w.shape[2:]) if need[1] else None
-        return ggy, gw
+        gb = h.sum((0, 2, 3)) if len(need) > 4 and need[4] else None
+        return ggy, gw, None, None, gb
 
 
 class Conv2dWeightGrad(Function):
@@ -712,10 +728,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     _check_bias(op, bias, Co)
     check_dtypes(op, input, weight=weight, bias=bias)
     # the conv whose input gradient this is: weight (C_in, C_out/groups, ...) is that conv's weight
-    out = ConvTranspose2d.apply(input, weight, p, (OH, OW))
-    if bias is not None:
-        out = out + as_tensor(bias).reshape(1, Co, 1, 1)
-    return out
+    return ConvTranspose2d.apply(input, weight, p, (OH, OW), bias)
 
 
 @functional
