@@ -571,12 +571,45 @@ def test_direct_and_depthwise_routes_match_the_reference(case, channels_last, dt
     assert routes == {"depthwise" if case[3]["groups"] == case[0].shape[1] else "direct"}
 
 
+def _transposed_against_reference(x, w, b, stride, padding, output_padding, groups, forced, dtype, channels_last):
+    """conv_transpose2d forward and backward with route ``forced``, values and all gradients against the float64
+    numpy reference; returns the routes its input-gradient maps took."""
+    rng = np.random.default_rng(3)
+    x, w = x.astype(dtype), w.astype(dtype)
+    b = None if b is None else b.astype(dtype)
+    xt = ag.from_numpy(_channels_last(x) if channels_last else x).requires_grad_()
+    wt = ag.tensor(w, requires_grad=True)
+    bt = None if b is None else ag.tensor(b, requires_grad=True)
+    with _forced_routes(forced), log_routes() as taken:
+        y = ag.conv_transpose2d(xt, wt, bt, stride=stride, padding=padding, output_padding=output_padding,
+                                groups=groups)
+        h = rng.standard_normal(y.shape).astype(dtype)
+        y.backward(h)
+    x64, w64, h64 = (a.astype(np.float64) for a in (x, w, h))
+    st2, pd2 = (stride,) * 2 if np.isscalar(stride) else stride, (padding,) * 2 if np.isscalar(padding) else padding
+    op2 = (output_padding,) * 2 if np.isscalar(output_padding) else output_padding
+    want = conv_transpose_ref(x64, w64, st2, pd2, op2, groups, (1, 1))
+    if b is not None:
+        want = want + b.astype(np.float64)[None, :, None, None]
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.data, want, rtol=tol, atol=tol)
+    pads = ((pd2[0],) * 2, (pd2[1],) * 2)
+    np.testing.assert_allclose(xt.grad.data, conv_ref(h64, w64, None, st2, pads, (1, 1), groups), rtol=tol, atol=tol)
+    dw = conv_grads_ref(h64, w64, x64, st2, pads, (1, 1), groups)[1]
+    np.testing.assert_allclose(wt.grad.data, dw, rtol=tol, atol=tol)
+    if b is not None:
+        np.testing.assert_allclose(bt.grad.data, h64.sum((0, 2, 3)), rtol=tol, atol=tol)
+    return {r.route for r in taken if r.op == "conv2d input grad"}
+
+
 @pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("forced, route, groups, ci, co, k, stride", [
     ("direct", "direct", 1, 16, 16, 4, 2),      # four output phases, the bias added by the kernel
     ("direct", "direct", 1, 16, 16, 3, 1),
     ("winograd", "winograd", 1, 16, 16, 3, 1),  # the bias added by the output transform
+    ("winograd", "winograd", 1, 16, 16, 4, 2),  # F(2x2, 2x2) per phase
     ("direct", "depthwise", 8, 8, 8, 3, 2),     # the bias added in place after the kernel
     ("gemm", None, 2, 4, 6, 3, 2),
     ("gemm", None, 1, 4, 6, 4, 1),
@@ -585,27 +618,37 @@ def test_conv_transpose2d_bias_on_every_route(forced, route, groups, ci, co, k, 
     """conv_transpose2d's bias, added by the kernel or after it depending on the route: values and all three
     gradients against the float64 reference."""
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((2, ci, 5, 6)).astype(dtype)
-    w = rng.standard_normal((ci, co // groups, k, k)).astype(dtype)
-    b = rng.standard_normal(co).astype(dtype)
-    xt = ag.from_numpy(_channels_last(x) if channels_last else x).requires_grad_()
-    wt, bt = ag.tensor(w, requires_grad=True), ag.tensor(b, requires_grad=True)
-    with _forced_routes(forced), log_routes() as taken:
-        y = ag.conv_transpose2d(xt, wt, bt, stride=stride, padding=1, groups=groups)
-        h = rng.standard_normal(y.shape).astype(dtype)
-        y.backward(h)
+    x = rng.standard_normal((2, ci, 5, 6))
+    w = rng.standard_normal((ci, co // groups, k, k))
+    b = rng.standard_normal(co)
+    routes = _transposed_against_reference(x, w, b, stride, 1, 0, groups, forced, dtype, channels_last)
     if route is not None:
-        assert route in {r.route for r in taken if r.op == "conv2d input grad"}
-    x64, w64, b64, h64 = (a.astype(np.float64) for a in (x, w, b, h))
-    want = conv_transpose_ref(x64, w64, (stride, stride), (1, 1), (0, 0), groups, (1, 1)) + b64[None, :, None, None]
-    tol = 1e-10 if dtype == np.float64 else 1e-4
-    np.testing.assert_allclose(y.data, want, rtol=tol, atol=tol)
-    pads = ((1, 1), (1, 1))
-    np.testing.assert_allclose(xt.grad.data, conv_ref(h64, w64, None, (stride, stride), pads, (1, 1), groups),
-                               rtol=tol, atol=tol)
-    dw = conv_grads_ref(h64, w64, x64, (stride, stride), pads, (1, 1), groups)[1]
-    np.testing.assert_allclose(wt.grad.data, dw, rtol=tol, atol=tol)
-    np.testing.assert_allclose(bt.grad.data, h64.sum((0, 2, 3)), rtol=tol, atol=tol)
+        assert route in routes
+
+
+@st.composite
+def upsampling_cases(draw):
+    """conv_transpose2d with a 4x4 kernel and stride 2 whose channels fit Winograd F(2x2, 2x2): paddings 0-3
+    per axis (tiles placed before, inside or after the input), output padding 0 or 1, sizes odd and even."""
+    C, Co = draw(st.sampled_from([16, 24])), draw(st.sampled_from([16, 24]))
+    pad = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    op = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    H = draw(st.integers(max(1, pad[0]), 7))  # the output, 2H + 2 - 2p + op, at least 2 rows
+    W = draw(st.integers(max(1, pad[1]), 7))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    x = rng.standard_normal((draw(st.integers(1, 3)), C, H, W))
+    w = rng.standard_normal((C, Co, 4, 4))
+    b = rng.standard_normal(Co) if draw(st.booleans()) else None
+    return x, w, b, pad, op
+
+
+@given(upsampling_cases(), st.booleans(), st.sampled_from([np.float64, np.float32]))
+def test_winograd_upsampling_route_matches_the_reference(case, channels_last, dtype):
+    """conv_transpose2d's x2 upsampling (and a stride-2 4x4 conv's input gradient) on Winograd F(2x2, 2x2),
+    forced, against the float64 reference."""
+    x, w, b, pad, op = case
+    routes = _transposed_against_reference(x, w, b, 2, pad, op, 1, "winograd", dtype, channels_last)
+    assert routes == {"winograd"}
 
 
 @st.composite
@@ -670,6 +713,8 @@ def _p(stride=1, padding=1, dilation=1, groups=1):
     ((2, 8, 8, 8), (16, 8, 3, 3), _p(), ("direct", "planar_s1", "direct")),        # 8 in: Winograd not measured
     ((2, 64, 8, 8), (128, 64, 3, 3), _p(stride=2), ("direct", "direct", "nhwc")),  # 64 in, 8x8: GEMM dw
     ((2, 128, 16, 16), (256, 128, 3, 3), _p(stride=2), ("direct",) * 3),          # 16x16 in: direct dw 2.3x
+    ((2, 32, 32, 32), (64, 32, 4, 4), _p(stride=2), ("direct", "winograd", "direct")),  # dx: x2 upsampling
+    ((2, 32, 32, 32), (8, 32, 4, 4), _p(stride=2), ("nhwc", "direct", "nhwc")),  # 8 channels into dx: too few
     ((2, 6, 14, 14), (16, 6, 5, 5), _p(padding=0), ("direct", "planar_s1", "direct")),  # 6 input channels
     ((2, 3, 32, 32), (32, 3, 3, 3), _p(), ("direct", "planar_s1", "direct")),     # reduction 27: direct 1.6-1.9x
     ((2, 3, 32, 32), (32, 3, 1, 1), _p(padding=0), ("planar_s1",) * 3),           # 1x1 over 3 channels: GEMM

@@ -302,6 +302,27 @@ def test_winograd_weight_transform_matches_its_einsum_reference(Co, C, flipped, 
     np.testing.assert_allclose(u, np.outer(W.G_MATRIX[:, 1], W.G_MATRIX[:, 2]))
 
 
+@given(st.integers(1, 4), st.integers(1, 40), st.integers(1, 20), st.booleans(),
+       st.sampled_from([np.float32, np.float64]), st.integers(0, 2 ** 16))
+def test_winograd_2x2_weight_transform_matches_its_einsum_reference(P, Co, C, gathered, dtype, seed):
+    """F(2x2, 2x2)'s ``G k G^T`` packing of P phases' 2x2 kernels against ``np.einsum`` (also on the strided
+    gather the upsampling route makes of a (C, Co, 4, 4) weight); padding stays zero."""
+    W = _W()
+    rng = np.random.default_rng(seed)
+    if gathered:
+        w = rng.standard_normal((C, Co, 4, 4)).astype(dtype).transpose(1, 0, 2, 3)
+        k = np.stack([w[:, :, [p % 4, (p + 2) % 4]][:, :, :, [1, 3]] for p in range(P)])
+    else:
+        k = rng.standard_normal((P, Co, C, 2, 2)).astype(dtype)
+    got, want = W.transform_weight2(k, dtype), W.transform_weight2_numpy(k, dtype)
+    assert got.shape == want.shape == (P, 9, -(-Co // 16) * C * 16 + W.PAD)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 if dtype == np.float32 else 1e-14)
+    e = np.zeros((1, 1, 1, 2, 2), dtype)  # a 1 at one tap: the outer product of two columns of G
+    e[0, 0, 0, 1, 0] = 1
+    u = W.transform_weight2(e, dtype)[0, :, 0].reshape(3, 3)
+    np.testing.assert_allclose(u, np.outer(W.G2_MATRIX[:, 1], W.G2_MATRIX[:, 0]))
+
+
 @given(st.sampled_from([8, 16, 24]), st.sampled_from([8, 16, 24]), st.integers(1, 3), st.integers(1, 9),
        st.integers(1, 9), st.integers(0, 2), st.booleans(), st.sampled_from([np.float32, np.float64]),
        st.integers(1, 3), st.integers(0, 2 ** 16))

@@ -1,4 +1,5 @@
-"""Winograd F(2x2, 3x3): a stride-1 3x3 convolution in 16 small GEMMs instead of 9 (Lavin & Gray, 2016).
+"""Winograd F(2x2, 3x3): a stride-1 3x3 convolution in 16 small GEMMs instead of 9 (Lavin & Gray, 2016);
+and F(2x2, 2x2) for the four output phases of a stride-2 4x4 transposed convolution (end of the file).
 
 A 2x2 block of outputs of a 3x3 correlation needs a 4x4 patch ``d`` of the
 input. With the fixed matrices ``B``, ``G`` and ``A`` below,
@@ -215,12 +216,13 @@ def _tile(A, a0, ars, aks, rows, K, B, b0, bks, D, d0, drs):
 
 
 @njit(**_opts)
-def _products(V, U, M, T, C, Cob):
-    """``M[e] (T, Cob*16) = V[e] (T, C) @ U[e]`` for the 16 positions, 6 tiles x 16 channels at a time."""
+def _products(V, U, ub, E, M, T, C, Cob):
+    """``M[e] (T, Cob*16) = V[e] (T, C) @ U[e]`` for the E positions (16 for F(2x2, 3x3), 9 for F(2x2, 2x2)),
+    6 tiles x 16 channels at a time; the transformed weight starts at ``U[ub]``."""
     Cop = Cob * OB
-    for e in range(16):
+    for e in range(E):
         for ob in range(Cob):
-            wb = e * (Cob * C * OB + PAD) + ob * C * OB
+            wb = ub + e * (Cob * C * OB + PAD) + ob * C * OB
             for pt in range(0, T, R):
                 p0 = max(0, min(pt, T - R))  # the last group ends at the last tile (rows recomputed are equal)
                 _tile(V, e * (T * C + PAD) + p0 * C, C, 1, min(R, T - p0), C, U, wb, OB, M,
@@ -286,7 +288,7 @@ def winograd_conv(x, x_nchw, U, bp, y, ph, pw, nslots):
             for ty0 in range(0, TH, band):
                 th = min(band, TH - ty0)
                 _input_tiles(xp, V, ty0, th, TW, Wp, C)
-                _products(V, Uf, M, th * TW, C, Cob)
+                _products(V, Uf, 0, 16, M, th * TW, C, Cob)
                 _output_tiles(M, bp, yf, n, ty0, th, TW, Cob * OB, OH, OW, y.shape[3])
 
 
@@ -427,3 +429,153 @@ def _back(dU, dw):
             dw[o, c, 0, 0], dw[o, c, 0, 1], dw[o, c, 0, 2] = _gt(r00, r01, r02, r03)
             dw[o, c, 1, 0], dw[o, c, 1, 1], dw[o, c, 1, 2] = _gt(r10, r11, r12, r13)
             dw[o, c, 2, 0], dw[o, c, 2, 1], dw[o, c, 2, 2] = _gt(r20, r21, r22, r23)
+
+
+# --------------------------------------------------------------------------- F(2x2, 2x2): transposed convs
+#
+# A stride-2 transposed conv with a 4x4 kernel (the common x2 upsampling) is four stride-1 correlations
+# with 2x2 kernels, one per output phase (the input gradient of a stride-2 4x4 conv, the same map).
+# F(2x2, 2x2) gives a 2x2 output block of each from a 3x3 input tile in 9 products per channel pair
+# instead of 16, with B^T = [[1, -1, 0], [0, 1, 0], [0, -1, 1]], G = [[1, 0], [1, 1], [0, 1]] and
+# A^T = [[1, 1, 0], [0, 1, 1]]: additions only, exact in the weight. The GEMMs, the register tile and the
+# band structure are the F(2x2, 3x3) kernel's.
+
+G2_MATRIX = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+
+
+def transform_weight2(k, dtype):
+    """(P, Co, C, 2, 2) kernels of P phases -> U (P, 9, Cob*C*16 + PAD): ``G k G^T`` per channel pair,
+    laid out as ``transform_weight``'s. One compiled pass (``_transform2``); ``transform_weight2_numpy``
+    is the reference."""
+    P, Co, C = k.shape[0], k.shape[1], k.shape[2]
+    Cob = -(-Co // OB)
+    U = np.zeros((P, 9, Cob * C * OB + PAD), dtype)
+    _transform2(k, U, Cob)
+    return U
+
+
+@njit(**_opts)
+def _transform2(k, U, Cob):
+    """``U[ph, 3a + b, (o // 16 * C + c) * 16 + o % 16] = (G k[ph, o, c] G^T)[a, b]``; G's rows are g0,
+    g0 + g1, g1."""
+    P, Co, C = k.shape[0], k.shape[1], k.shape[2]
+    for ph in range(P):
+        for ob in range(Cob):
+            for c in range(C):
+                for o in range(ob * OB, min(Co, ob * OB + OB)):
+                    i = (ob * C + c) * OB + o - ob * OB
+                    a00, a01 = float(k[ph, o, c, 0, 0]), float(k[ph, o, c, 0, 1])
+                    a10, a11 = float(k[ph, o, c, 1, 0]), float(k[ph, o, c, 1, 1])
+                    s0, s1 = a00 + a10, a01 + a11
+                    U[ph, 0, i], U[ph, 1, i], U[ph, 2, i] = a00, a00 + a01, a01
+                    U[ph, 3, i], U[ph, 4, i], U[ph, 5, i] = s0, s0 + s1, s1
+                    U[ph, 6, i], U[ph, 7, i], U[ph, 8, i] = a10, a10 + a11, a11
+
+
+def transform_weight2_numpy(k, dtype):
+    """``transform_weight2`` by ``np.einsum``: the reference."""
+    P, Co, C = k.shape[0], k.shape[1], k.shape[2]
+    Cob = -(-Co // OB)
+    u = np.einsum("ik,pockl,jl->pijoc", G2_MATRIX, k.astype(np.float64), G2_MATRIX).reshape(P, 9, Co, C)
+    up = np.zeros((P, 9, Cob * OB, C), dtype)
+    up[:, :, :Co] = u
+    U = np.zeros((P, 9, Cob * C * OB + PAD), dtype)
+    U[:, :, :Cob * C * OB] = up.reshape(P, 9, Cob, OB, C).transpose(0, 1, 2, 4, 3).reshape(P, 9, -1)
+    return U
+
+
+@njit(inline="always", **_opts)
+def _row_b2(V, q, es, r0, r1, r2):
+    vstore(V, q, vsub(r0, r1))
+    vstore(V, q + es, r1)
+    vstore(V, q + 2 * es, vsub(r2, r1))
+
+
+@njit(**_opts)
+def _input_tiles2(xp, V, ty0, TH, TW, Wp, C, oy, ox):
+    """``V[e, t, :] = (B^T d B)[e]`` for each 3x3 tile d of the buffer (tile t = (ty, tx) at
+    (oy + 2ty, ox + 2tx)), 8 channels at a time."""
+    T = TH * TW
+    es = T * C + PAD
+    rs = Wp * C
+    for ty in range(TH):
+        for tx in range(TW):
+            r0 = ((oy + 2 * (ty0 + ty)) * Wp + ox + 2 * tx) * C
+            q0 = (ty * TW + tx) * C
+            for c in range(0, C, 8):
+                p0 = r0 + c
+                p1 = p0 + rs
+                p2 = p1 + rs
+                # rows of B^T d: d0 - d1, d1, d2 - d1 (3 columns each), then each row times B
+                y0, y1, y2 = vload(xp, p1), vload(xp, p1 + C), vload(xp, p1 + 2 * C)
+                q = q0 + c
+                _row_b2(V, q, es, vsub(vload(xp, p0), y0), vsub(vload(xp, p0 + C), y1),
+                        vsub(vload(xp, p0 + 2 * C), y2))
+                _row_b2(V, q + 3 * es, es, y0, y1, y2)
+                _row_b2(V, q + 6 * es, es, vsub(vload(xp, p2), y0), vsub(vload(xp, p2 + C), y1),
+                        vsub(vload(xp, p2 + 2 * C), y2))
+
+
+@njit(**_opts)
+def _output_tiles2(M, bp, yf, n, ty0, TH, TW, Cop, na, nb, a, b, OH, OW, Co):
+    """Phase (a, b)'s outputs: ``y[n, a + 2i, b + 2j, :] = (A^T m A)[u, v] + bias`` for i = 2ty + u < na,
+    j = 2tx + v < nb, 8 channels at a time."""
+    T = TH * TW
+    es = T * Cop + PAD
+    dr = 2 * OW * Co
+    for ty in range(TH):
+        for tx in range(TW):
+            q0 = (ty * TW + tx) * Cop
+            i, j = 2 * (ty0 + ty), 2 * tx
+            full_h, full_w = i + 1 < na, j + 1 < nb
+            d0 = ((n * OH + a + 2 * i) * OW + b + 2 * j) * Co
+            for c in range(0, Co, 8):
+                q = q0 + c
+                # rows of A^T m: m0 + m1 and m1 + m2 (3 columns each)
+                m3, m4, m5 = vload(M, q + 3 * es), vload(M, q + 4 * es), vload(M, q + 5 * es)
+                s0 = vadd(vload(M, q), m3)
+                s1 = vadd(vload(M, q + es), m4)
+                s2 = vadd(vload(M, q + 2 * es), m5)
+                bv = vload(bp, c)
+                d = d0 + c
+                vstore(yf, d, vadd(vadd(s0, s1), bv))
+                if full_w:
+                    vstore(yf, d + 2 * Co, vadd(vadd(s1, s2), bv))
+                if full_h:
+                    t0 = vadd(m3, vload(M, q + 6 * es))
+                    t1 = vadd(m4, vload(M, q + 7 * es))
+                    vstore(yf, d + dr, vadd(vadd(t0, t1), bv))
+                    if full_w:
+                        t2 = vadd(m5, vload(M, q + 8 * es))
+                        vstore(yf, d + dr + 2 * Co, vadd(vadd(t1, t2), bv))
+
+
+@njit(parallel=True, **_opts)
+def winograd_phases(x, x_nchw, U, bp, y, phases, ph, pw, Hp, Wp, tiles, nslots):
+    """``y`` (N, OH, OW, Co), channels-last: for each row (a, b, na, nb, oy, ox) of ``phases``, the outputs
+    ``y[n, a + 2i, b + 2j]`` (i < na, j < nb) = the stride-1 2x2 correlation, at (oy + i, ox + j) of the
+    zero buffer holding image n at (ph, pw), with the kernel behind ``U[phase]`` (+ bias ``bp``).
+    ``tiles``: the most tiles a band holds (the buffers' size)."""
+    N = x.shape[0]
+    C = x.shape[1] if x_nchw else x.shape[3]
+    OH, OW, Co = y.shape[1], y.shape[2], y.shape[3]
+    P = phases.shape[0]
+    ustride = U.shape[1] * U.shape[2]
+    Cob = (U.shape[2] - PAD) // (C * OB)
+    Uf = U.reshape(U.size)
+    yf = y.reshape(y.size)
+    for s in prange(nslots):
+        xp = np.empty(Hp * Wp * C, x.dtype)
+        V = np.empty(9 * (tiles * C + PAD), x.dtype)
+        M = np.empty(9 * (tiles * Cob * OB + PAD), x.dtype)
+        for n in range(s, N, nslots):
+            _pad_image(x, n, x_nchw, ph, pw, Hp, Wp, xp)
+            for f in range(P):
+                a, b, na, nb, oy, ox = phases[f, 0], phases[f, 1], phases[f, 2], phases[f, 3], phases[f, 4], phases[f, 5]
+                TH, TW = (na + 1) // 2, (nb + 1) // 2
+                band = min(TH, max(1, tiles // TW))
+                for ty0 in range(0, TH, band):
+                    th = min(band, TH - ty0)
+                    _input_tiles2(xp, V, ty0, th, TW, Wp, C, oy, ox)
+                    _products(V, Uf, f * ustride, 9, M, th * TW, C, Cob)
+                    _output_tiles2(M, bp, yf, n, ty0, th, TW, Cob * OB, na, nb, a, b, OH, OW, Co)

@@ -161,6 +161,40 @@ def winograd_input_grad(call, gy, w, p, H, W, cdt, nthreads, b=None):
                           cdt, nthreads)
 
 
+def winograd_transposed(call, gy, w, p, H, W, cdt, nthreads, bias=None):
+    """dx (+ bias) of a stride-2 4x4 conv, i.e. conv_transpose2d's x2 upsampling, by Winograd F(2x2, 2x2):
+    per output phase (a, b), ``dx[a + 2i, b + 2j]`` is a stride-1 2x2 correlation of ``gy`` (its two taps
+    per axis from ``_phases``). (N, C, H, W) view of channels-last memory."""
+    K = _load("winograd")
+    sh, sw, ph, pw, dh, dw, G = p
+    Co, Cig, KH, KW = w.shape
+    gk, g_nchw = as_kernel_input(gy, cdt)
+    N = gk.shape[0]
+    dx = np.empty((N, H, W, Cig), cdt)
+    rows = [(a, na, sorted(ta, key=lambda t: t[1])) for a, na, ta in _phases(H, gy.shape[2], KH, sh, ph, dh)[2]]
+    cols = [(b, nb, sorted(tb, key=lambda t: t[1])) for b, nb, tb in _phases(W, gy.shape[3], KW, sw, pw, dw)[2]]
+    used = [(r, c) for r in rows for c in cols if r[1] and c[1]]
+    if not (N and used and gy.size):
+        dx[...] = 0 if bias is None else np.asarray(bias, cdt)
+        return _nchw_view(dx)
+    # every phase has two taps per axis, at gy offsets c and c + 1: place gy so that all tiles start inside
+    PH, PW = max(0, -min(r[2][0][1] for r in rows)), max(0, -min(c[2][0][1] for c in cols))
+    wt = w.astype(cdt, copy=False).transpose(1, 0, 2, 3)  # (Cig, Co, KH, KW): dx's channels first
+    kern, phases, tiles, Hp, Wp = [], [], 1, 1, 1
+    for (a, na, ta), (b, nb, tb) in used:
+        kern.append(wt[:, :, [ta[0][0], ta[1][0]]][:, :, :, [tb[0][0], tb[1][0]]])
+        oy, ox = PH + ta[0][1], PW + tb[0][1]
+        TH, TW = (na + 1) // 2, (nb + 1) // 2
+        phases.append((a, b, na, nb, oy, ox))
+        tiles = max(tiles, min(TH, max(1, -(-K._BAND_TILES // TW))) * TW)
+        Hp, Wp = max(Hp, oy + 2 * TH + 1), max(Wp, ox + 2 * TW + 1)
+    U = K.transform_weight2(np.stack(kern), cdt)
+    bp = _load("conv_direct").pack_bias(bias, Cig, 1, cdt).reshape(-1)
+    call("winograd_phases", gk, g_nchw, U, bp, dx, np.array(phases, np.int64), PH, PW, Hp, Wp, tiles,
+         max(1, min(nthreads, N)))
+    return _nchw_view(dx)
+
+
 def winograd_weight_grad(call, x, gy, p, KH, KW, with_bias, cdt, nthreads):
     """(dw (Co, C, 3, 3), db (Co,) or None) of a stride-1 3x3 conv by Winograd: per worker, the gradient of
     the transformed weight summed over its images, then ``G^T dU G``."""

@@ -88,7 +88,9 @@ ROUTES = {
                 "kernel, for all three maps of a float32 3x3 stride-1 undilated conv with one group whose "
                 "channels are multiples of 8 (at least 16 in, filling the 16-lane tiles out; ``_winograd``; a "
                 "weight gradient over many channels on maps of at least _GEMM_WGRAD_PIXELS pixels); any input layout, "
-                "channels-last output (kernels/winograd.py, ops/_conv_direct.py: winograd_*)",
+                "channels-last output; and F(2x2, 2x2), 9 GEMMs on 3x3 tiles per output phase (1.78x fewer), "
+                "for the input gradient of a 4x4 stride-2 conv, i.e. conv_transpose2d's x2 upsampling "
+                "(kernels/winograd.py, ops/_conv_direct.py: winograd_*)",
     "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
                  "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted; "
                  "the output transposed to channels-last where the direct route would have written it "
@@ -142,13 +144,21 @@ def _winograd(kind, w_shape, p, pixels=0):
     32->32 16x16 / 64->64 8x8: forward 0.70 / 0.62 / 0.60 of its time, input gradient 0.68 / 0.61 /
     0.60, weight gradient 0.76 / 0.62 / 0.58; 128 to 512 channels on 8x8 and 4x4 maps 0.55-0.91;
     ``python -m benchmarks.adhoc.winograd``, benchmarks/RESULTS.md). The 64-channel 8x8 weight
-    gradient, which the direct route left to GEMM (2.26 ms the day before), took 1.37 ms."""
+    gradient, which the direct route left to GEMM (2.26 ms the day before), took 1.37 ms.
+
+    The input gradient of a 4x4 stride-2 conv with such channels (conv_transpose2d's x2 upsampling) runs
+    F(2x2, 2x2) per output phase: the preset's 64->32 16x16 upsampling forward took 10.4 ms against the
+    direct route's 14.6 (``winograd_transposed``)."""
     Co, Cig, KH, KW = w_shape
     cin, cout = (Co, Cig) if kind == "input" else (Cig, Co)
     if kind == "weight" and Cig > _DIRECT_MAX_CIG and pixels < _GEMM_WGRAD_PIXELS:
         return False
-    return ((KH, KW) == (3, 3) and p.stride == (1, 1) and (p.dh, p.dw) == (1, 1) and p.groups == 1
-            and cin >= 16 and cin % 8 == 0 and cout % 8 == 0 and _fills_tiles(cout))
+    if not (cin >= 16 and cin % 8 == 0 and cout % 8 == 0 and _fills_tiles(cout)
+            and (p.dh, p.dw) == (1, 1) and p.groups == 1):
+        return False
+    if kind == "input" and (KH, KW) == (4, 4) and p.stride == (2, 2):
+        return True  # F(2x2, 2x2) per output phase: conv_transpose2d's x2 upsampling
+    return (KH, KW) == (3, 3) and p.stride == (1, 1)
 
 
 def _route(kind, a, w_shape, p, serial=False):
@@ -313,7 +323,8 @@ def _input_grad(gy, w, p, H, W, b=None):
     run = partial(_kernel, "conv2d input grad", route, (gy.shape, w.shape), serial)
     cdt, odt = compute_dtype("conv_transpose2d", gy, w)
     if route in ("direct", "winograd"):
-        igrad = _D.direct_input_grad if route == "direct" else _D.winograd_input_grad
+        igrad = (_D.direct_input_grad if route == "direct" else
+                 _D.winograd_input_grad if p.stride == (1, 1) else _D.winograd_transposed)
         return igrad(run, gy, w, p, H, W, cdt, nthreads, b).astype(odt, copy=False)
     dx = _input_grad_other(route, run, gy, w, p, H, W, cdt, odt, nthreads)
     if b is not None:
