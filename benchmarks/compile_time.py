@@ -1,5 +1,5 @@
 """Cold compile time of the whole kernel set: every conv route (all three maps, both memory layouts,
-strides 1 and 2, groups, depthwise, direct; serial and parallel), pooling, ReLU and batch norm,
+strides 1 and 2, groups, depthwise, direct, Winograd, a x2 upsampling; serial and parallel), pooling, ReLU and batch norm,
 once per float type. The last field lists the conv routes that ran (each must appear).
 
     python -m benchmarks.compile_time            # an empty temporary Numba cache (cold)
@@ -52,6 +52,10 @@ with log_routes() as taken:
             conv((4, 16, 24, 24), (16, 16, 3, 3), dtype, stride=s, padding=1)       # direct (large enough)
             conv((2, 8, 9, 9), (8, 1, 3, 3), dtype, stride=s, padding=1, groups=8)  # depthwise
         rng = np.random.default_rng(0)
+        for layout in (lambda a: a, cl):  # x2 upsampling (Winograd F(2x2, 2x2) in float32)
+            x = ag.from_numpy(layout(rng.standard_normal((4, 16, 12, 12)).astype(dtype))).requires_grad_()
+            w = ag.tensor(rng.standard_normal((16, 16, 4, 4)).astype(dtype), requires_grad=True)
+            F.conv_transpose2d(x, w, None, 2, 1).sum().backward()
         for layout in (lambda a: a, cl):
             x = ag.from_numpy(layout(rng.standard_normal((2, 8, 64, 64)).astype(dtype))).requires_grad_()
             for f in (lambda v: F.max_pool2d(v, 2), lambda v: F.max_pool2d(v, 3, 2, 1), lambda v: F.avg_pool2d(v, 2),

@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _settings
-from ..function import Function, _state
+from ..function import Function, _state, is_grad_enabled
 from ..tensor import Tensor
 from . import fused as _fused
 from .elementwise import exp
@@ -59,7 +59,14 @@ def _keep_shape(shape, dims):
 
 
 def _expand_grad(g, ctx):
-    """Bring an upstream gradient of a reduction back to the input's shape."""
+    """Bring an upstream gradient of a reduction back to the input's shape (a broadcast view). Without a
+    graph of the backward (``create_graph=False``) on the array directly: two Tensor ops cost about 40 us
+    of the 4096x1024 row sum's 670 (fwd + bwd)."""
+    if not is_grad_enabled():
+        d = g.data
+        if not ctx.keepdim and d.shape != ctx.keep_shape:
+            d = d.reshape(ctx.keep_shape)
+        return Tensor._wrap(np.broadcast_to(d, ctx.shape))
     if not ctx.keepdim and g.shape != ctx.keep_shape:
         g = g.reshape(ctx.keep_shape)
     return g.broadcast_to(ctx.shape)
