@@ -626,6 +626,30 @@ def test_conv_transpose2d_bias_on_every_route(forced, route, groups, ci, co, k, 
         assert route in routes
 
 
+@given(st.sampled_from([16, 24]), st.sampled_from([16, 24]), st.integers(1, 3), st.integers(1, 13),
+       st.integers(0, 3), st.booleans(), st.booleans(), st.sampled_from([np.float64, np.float32]),
+       st.integers(0, 2 ** 16))
+def test_winograd_conv1d_route_matches_the_reference(C, Co, N, L, pad, with_bias, channels_last, dtype, seed):
+    """conv1d (a unit-height conv2d) with 3 taps on Winograd F(2, 3), forced: forward and input gradient on the
+    route (odd lengths leave half of the last tile outside; paddings above 2 crop the input gradient's
+    placement), values and all gradients against the float64 reference."""
+    if L + 2 * pad < 3:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, 1, L))
+    w = rng.standard_normal((Co, C, 1, 3))
+    b = rng.standard_normal(Co) if with_bias else None
+    case = (x, w, b, dict(stride=(1, 1), padding=(0, pad), dilation=(1, 1), groups=1), ((0, 0), (pad, pad)))
+    with log_routes() as taken:
+        _forced_route_against_reference(case, channels_last, dtype, "winograd")
+    assert {r.op for r in taken if r.route == "winograd"} == {"conv2d forward", "conv2d input grad"}
+    xt = ag.tensor(x[:, :, 0].astype(dtype))
+    with _forced_routes("winograd"):  # conv1d itself goes there too
+        y = ag.conv1d(xt, w[:, :, 0].astype(dtype), padding=pad)
+    want = conv_ref(x, w, None, (1, 1), ((0, 0), (pad, pad)), (1, 1), 1)[:, :, 0]
+    np.testing.assert_allclose(y.data, want, rtol=1e-4, atol=1e-4)
+
+
 @st.composite
 def upsampling_cases(draw):
     """conv_transpose2d with a 4x4 kernel and stride 2 whose channels fit Winograd F(2x2, 2x2): paddings 0-3
@@ -715,6 +739,8 @@ def _p(stride=1, padding=1, dilation=1, groups=1):
     ((2, 128, 16, 16), (256, 128, 3, 3), _p(stride=2), ("direct",) * 3),          # 16x16 in: direct dw 2.3x
     ((2, 32, 32, 32), (64, 32, 4, 4), _p(stride=2), ("direct", "winograd", "direct")),  # dx: x2 upsampling
     ((2, 32, 32, 32), (8, 32, 4, 4), _p(stride=2), ("nhwc", "direct", "nhwc")),  # 8 channels into dx: too few
+    ((2, 64, 1, 256), (64, 64, 1, 3), conv_mod.ConvParams(1, 1, 0, 1, 1, 1, 1), ("winograd", "winograd", "direct")),  # conv1d
+    ((2, 64, 8, 32), (64, 64, 1, 3), conv_mod.ConvParams(1, 1, 0, 1, 1, 1, 1), ("direct",) * 3),  # 1x3 on 8 rows
     ((2, 6, 14, 14), (16, 6, 5, 5), _p(padding=0), ("direct", "planar_s1", "direct")),  # 6 input channels
     ((2, 3, 32, 32), (32, 3, 3, 3), _p(), ("direct", "planar_s1", "direct")),     # reduction 27: direct 1.6-1.9x
     ((2, 3, 32, 32), (32, 3, 1, 1), _p(padding=0), ("planar_s1",) * 3),           # 1x1 over 3 channels: GEMM

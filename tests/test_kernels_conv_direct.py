@@ -302,6 +302,16 @@ def test_winograd_weight_transform_matches_its_einsum_reference(Co, C, flipped, 
     np.testing.assert_allclose(u, np.outer(W.G_MATRIX[:, 1], W.G_MATRIX[:, 2]))
 
 
+@given(st.integers(1, 40), st.integers(1, 20), st.sampled_from([np.float32, np.float64]), st.integers(0, 2 ** 16))
+def test_winograd_1d_weight_transform_matches_its_einsum_reference(Co, C, dtype, seed):
+    """F(2, 3)'s ``G g`` packing (conv1d) against ``np.einsum``, on a flipped view as the input gradient's."""
+    W = _W()
+    w = np.random.default_rng(seed).standard_normal((Co, C, 3)).astype(dtype)[:, :, ::-1]
+    got, want = W.transform_weight1(w, dtype), W.transform_weight1_numpy(w, dtype)
+    assert got.shape == want.shape == (4, -(-Co // 16) * C * 16 + W.PAD)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 if dtype == np.float32 else 1e-14)
+
+
 @given(st.integers(1, 4), st.integers(1, 40), st.integers(1, 20), st.booleans(),
        st.sampled_from([np.float32, np.float64]), st.integers(0, 2 ** 16))
 def test_winograd_2x2_weight_transform_matches_its_einsum_reference(P, Co, C, gathered, dtype, seed):

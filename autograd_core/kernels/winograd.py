@@ -1,5 +1,6 @@
 """Winograd F(2x2, 3x3): a stride-1 3x3 convolution in 16 small GEMMs instead of 9 (Lavin & Gray, 2016);
-and F(2x2, 2x2) for the four output phases of a stride-2 4x4 transposed convolution (end of the file).
+F(2x2, 2x2) for the four output phases of a stride-2 4x4 transposed convolution, and F(2, 3) for
+conv1d's 3-tap kernels (end of the file).
 
 A 2x2 block of outputs of a 3x3 correlation needs a 4x4 patch ``d`` of the
 input. With the fixed matrices ``B``, ``G`` and ``A`` below,
@@ -579,3 +580,94 @@ def winograd_phases(x, x_nchw, U, bp, y, phases, ph, pw, Hp, Wp, tiles, nslots):
                     _input_tiles2(xp, V, ty0, th, TW, Wp, C, oy, ox)
                     _products(V, Uf, f * ustride, 9, M, th * TW, C, Cob)
                     _output_tiles2(M, bp, yf, n, ty0, th, TW, Cob * OB, na, nb, a, b, OH, OW, Co)
+
+
+# --------------------------------------------------------------------------- F(2, 3): conv1d
+#
+# A conv1d with a 3-tap kernel (a conv2d of unit height): each pair of outputs from a transformed
+# 4-element input tile, 4 products per channel pair instead of 6, with the 1-D forms of the matrices
+# above (B^T d = (d0 - d2, d1 + d2, d2 - d1, d1 - d3), U = G g, y = (m0 + m1 + m2, m1 - m2 - m3)).
+
+
+def transform_weight1(w, dtype):
+    """(Co, C, 3) -> U (4, Cob*C*16 + PAD): ``G g`` per channel pair, laid out as ``transform_weight``'s."""
+    Co, C = w.shape[0], w.shape[1]
+    Cob = -(-Co // OB)
+    U = np.zeros((4, Cob * C * OB + PAD), dtype)
+    _transform1(w, U, Cob)
+    return U
+
+
+@njit(**_opts)
+def _transform1(w, U, Cob):
+    Co, C = w.shape[0], w.shape[1]
+    for ob in range(Cob):
+        for c in range(C):
+            for o in range(ob * OB, min(Co, ob * OB + OB)):
+                _row(U, 0, (ob * C + c) * OB + o - ob * OB, float(w[o, c, 0]), float(w[o, c, 1]), float(w[o, c, 2]))
+
+
+def transform_weight1_numpy(w, dtype):
+    """``transform_weight1`` by ``np.einsum``: the reference."""
+    Co, C = w.shape[0], w.shape[1]
+    Cob = -(-Co // OB)
+    up = np.zeros((4, Cob * OB, C), dtype)
+    up[:, :Co] = np.einsum("ik,ock->ioc", G_MATRIX, w.astype(np.float64))
+    U = np.zeros((4, Cob * C * OB + PAD), dtype)
+    U[:, :Cob * C * OB] = up.reshape(4, Cob, OB, C).transpose(0, 1, 3, 2).reshape(4, -1)
+    return U
+
+
+@njit(**_opts)
+def _input_tiles1(xp, V, t0, T, C):
+    """``V[e, t, :] = (B^T d)[e]`` for the 4-element tiles d of the buffer at 2 (t0 + t), 8 channels at a time."""
+    es = T * C + PAD
+    for t in range(T):
+        r0 = 2 * (t0 + t) * C
+        for c in range(0, C, 8):
+            p = r0 + c
+            d0, d1, d2, d3 = vload(xp, p), vload(xp, p + C), vload(xp, p + 2 * C), vload(xp, p + 3 * C)
+            _row_b(V, t * C + c, es, d0, d1, d2, d3)
+
+
+@njit(**_opts)
+def _output_tiles1(M, bp, yf, n, t0, T, Cop, OW, Co):
+    """``y[n, 0, 2t + u, :] = (A^T m)[u] + bias`` for the outputs inside y, 8 channels at a time."""
+    es = T * Cop + PAD
+    for t in range(T):
+        ow = 2 * (t0 + t)
+        d0 = (n * OW + ow) * Co
+        q0 = t * Cop
+        for c in range(0, Co, 8):
+            q = q0 + c
+            m1, m2 = vload(M, q + es), vload(M, q + 2 * es)
+            bv = vload(bp, c)
+            vstore(yf, d0 + c, vadd(vadd(vadd(vload(M, q), m1), m2), bv))
+            if ow + 1 < OW:
+                vstore(yf, d0 + Co + c, vadd(vsub(vsub(m1, m2), vload(M, q + 3 * es)), bv))
+
+
+@njit(parallel=True, **_opts)
+def winograd_conv1(x, x_nchw, U, bp, y, pw, nslots):
+    """``y`` (N, 1, OW, Co) = the stride-1 3-tap correlation along the width of ``x`` (unit height), with
+    the weight behind ``U`` (+ bias ``bp``); image n placed at column ``pw`` of a zero buffer."""
+    N = x.shape[0]
+    C = x.shape[1] if x_nchw else x.shape[3]
+    OW, Co = y.shape[2], y.shape[3]
+    Cob = (U.shape[1] - PAD) // (C * OB)
+    TW = (OW + 1) // 2
+    Wp = 2 * TW + 2
+    Uf = U.reshape(U.size)
+    yf = y.reshape(y.size)
+    band = min(TW, _BAND_TILES)
+    for s in prange(nslots):
+        xp = np.empty(Wp * C, x.dtype)
+        V = np.empty(4 * (band * C + PAD), x.dtype)
+        M = np.empty(4 * (band * Cob * OB + PAD), x.dtype)
+        for n in range(s, N, nslots):
+            _pad_image(x, n, x_nchw, 0, pw, 1, Wp, xp)
+            for t0 in range(0, TW, band):
+                T = min(band, TW - t0)
+                _input_tiles1(xp, V, t0, T, C)
+                _products(V, Uf, 0, 4, M, T, C, Cob)
+                _output_tiles1(M, bp, yf, n, t0, T, Cob * OB, OW, Co)

@@ -138,27 +138,34 @@ def direct_weight_grad(call, x, gy, p, KH, KW, with_bias, cdt, nthreads):
 
 def _winograd_conv(call, a, w, b, ph, pw, OH, OW, cdt, nthreads):
     """The stride-1 3x3 correlation of ``a`` with ``w`` (+ ``b``) placed at (ph, pw), by Winograd F(2x2, 3x3)
-    (``kernels/winograd.py``): (N, Co, OH, OW) view of channels-last memory."""
+    (``kernels/winograd.py``), or for a 1x3 ``w`` on unit-height maps (conv1d) F(2, 3): (N, Co, OH, OW) view
+    of channels-last memory."""
     K = _load("winograd")
     Co = w.shape[0]
     ak, a_nchw = as_kernel_input(a, cdt)
     y = np.empty((ak.shape[0], OH, OW, Co), cdt)
     if y.size:
         bp = _load("conv_direct").pack_bias(b, Co, 1, cdt).reshape(-1)
-        call("winograd_conv", ak, a_nchw, K.transform_weight(w, cdt), bp, y, ph, pw, max(1, min(nthreads, y.shape[0])))
+        slots = max(1, min(nthreads, y.shape[0]))
+        if w.shape[2] == 1:
+            call("winograd_conv1", ak, a_nchw, K.transform_weight1(w[:, :, 0, :], cdt), bp, y, pw, slots)
+        else:
+            call("winograd_conv", ak, a_nchw, K.transform_weight(w, cdt), bp, y, ph, pw, slots)
     return _nchw_view(y)
 
 
 def winograd_forward(call, x, w, b, p, OH, OW, cdt, nthreads):
-    """y = F(x, w) + b for a stride-1 3x3 conv by Winograd."""
+    """y = F(x, w) + b for a stride-1 3x3 (or unit-height 1x3) conv by Winograd."""
     return _winograd_conv(call, x, w, b, p[2], p[3], OH, OW, cdt, nthreads)
 
 
 def winograd_input_grad(call, gy, w, p, H, W, cdt, nthreads, b=None):
-    """dx (+ b, conv_transpose2d's bias) of a stride-1 3x3 conv by Winograd: the forward conv of ``gy`` with
-    the weight flipped and its channels swapped, placed at padding 2 - p (negative: cropped)."""
-    return _winograd_conv(call, gy, w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], b, 2 - p[2], 2 - p[3], H, W,
-                          cdt, nthreads)
+    """dx (+ b, conv_transpose2d's bias) of a stride-1 3x3 (or unit-height 1x3) conv by Winograd: the forward
+    conv of ``gy`` with the weight flipped and its channels swapped, placed at padding k - 1 - p (negative:
+    cropped)."""
+    KH, KW = w.shape[2], w.shape[3]
+    return _winograd_conv(call, gy, w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], b, KH - 1 - p[2], KW - 1 - p[3],
+                          H, W, cdt, nthreads)
 
 
 def winograd_transposed(call, gy, w, p, H, W, cdt, nthreads, bias=None):

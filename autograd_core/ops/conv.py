@@ -89,8 +89,9 @@ ROUTES = {
                 "channels are multiples of 8 (at least 16 in, filling the 16-lane tiles out; ``_winograd``; a "
                 "weight gradient over many channels on maps of at least _GEMM_WGRAD_PIXELS pixels); any input layout, "
                 "channels-last output; and F(2x2, 2x2), 9 GEMMs on 3x3 tiles per output phase (1.78x fewer), "
-                "for the input gradient of a 4x4 stride-2 conv, i.e. conv_transpose2d's x2 upsampling "
-                "(kernels/winograd.py, ops/_conv_direct.py: winograd_*)",
+                "for the input gradient of a 4x4 stride-2 conv, i.e. conv_transpose2d's x2 upsampling; and "
+                "F(2, 3), 4 GEMMs on 4-element tiles (1.5x fewer), for the forward and input gradient of a "
+                "3-tap stride-1 conv1d (kernels/winograd.py, ops/_conv_direct.py: winograd_*)",
     "planar_s1": "NCHW memory, at most _PLANAR_MAX_C input channels, stride 1: im2row on a 'virtual width' "
                  "(whole-row slices) + GEMM; both gradients in one pass over gy when both are wanted; "
                  "the output transposed to channels-last where the direct route would have written it "
@@ -134,7 +135,7 @@ def _direct(kind, w_shape, p, pixels=0):
             and (Cig <= _DIRECT_MAX_CIG or pixels > _GEMM_WGRAD_PIXELS))
 
 
-def _winograd(kind, w_shape, p, pixels=0):
+def _winograd(kind, w_shape, p, pixels=0, height=0):
     """Whether map ``kind`` of a conv with weight ``w_shape`` runs Winograd F(2x2, 3x3): a 3x3 stride-1
     undilated conv with one group whose channels into the map are a multiple of 8 (the transforms'
     vectors) from 16 up (fewer: not measured) and whose channels out of it are a multiple of 8 that
@@ -148,7 +149,9 @@ def _winograd(kind, w_shape, p, pixels=0):
 
     The input gradient of a 4x4 stride-2 conv with such channels (conv_transpose2d's x2 upsampling) runs
     F(2x2, 2x2) per output phase: the preset's 64->32 16x16 upsampling forward took 10.4 ms against the
-    direct route's 14.6 (``winograd_transposed``)."""
+    direct route's 14.6 (``winograd_transposed``). The forward and input gradient of a conv1d with 3 taps
+    (a 1x3 conv of unit height, ``height``) run F(2, 3): 64->64 L=256, N=64, 4.4 ms each against the
+    direct route's 5.7."""
     Co, Cig, KH, KW = w_shape
     cin, cout = (Co, Cig) if kind == "input" else (Cig, Co)
     if kind == "weight" and Cig > _DIRECT_MAX_CIG and pixels < _GEMM_WGRAD_PIXELS:
@@ -158,6 +161,8 @@ def _winograd(kind, w_shape, p, pixels=0):
         return False
     if kind == "input" and (KH, KW) == (4, 4) and p.stride == (2, 2):
         return True  # F(2x2, 2x2) per output phase: conv_transpose2d's x2 upsampling
+    if (KH, KW) == (1, 3) and kind != "weight":  # F(2, 3): conv1d (a unit-height map)
+        return p.stride == (1, 1) and p.ph == 0 and height == 1
     return (KH, KW) == (3, 3) and p.stride == (1, 1)
 
 
@@ -175,12 +180,12 @@ def _route(kind, a, w_shape, p, serial=False):
         if G > 1 and Cig == 1 and Co == G:
             return "depthwise"
         pixels = a.shape[2] * a.shape[3] * (p.sh * p.sw if kind == "weight" else 1)  # (a = gy: output map)
-        if forced == "winograd" and _winograd(kind, w_shape, p, pixels):
+        if forced == "winograd" and _winograd(kind, w_shape, p, pixels, a.shape[2]):
             return "winograd"
         if forced == "direct":
             return "direct"
         if not serial and a.dtype == np.float32:
-            if _winograd(kind, w_shape, p, pixels):
+            if _winograd(kind, w_shape, p, pixels, a.shape[2]):
                 return "winograd"
             if _direct(kind, w_shape, p, pixels):
                 return "direct"
