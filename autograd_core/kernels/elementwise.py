@@ -34,12 +34,18 @@ def relu_forward(a, out, keep):
 
 @njit(parallel=True, **_opts)
 def mask_select(g, keep, out):
-    """``out = g`` where ``keep``, exactly 0 elsewhere (even where ``g`` is NaN or inf)."""
+    """``out = g`` where ``keep``, exactly 0 elsewhere (even where ``g`` is NaN or inf).
+
+    ``g[i]`` is loaded whatever ``keep[i]`` says: written as ``g[i] if keep[i] else 0``, LLVM loaded
+    it under the mask (``vmaskmovps``, microcoded on AMD Zen) and the pass took 2.51 ms instead of
+    1.78 on 4M float32 (64x64x32x32, 2 threads)."""
     n = g.shape[0]
     nblocks = (n + _BLOCK - 1) // _BLOCK
+    zero = g.dtype.type(0)
     for b in prange(nblocks):
         for i in range(uint64(b * _BLOCK), uint64(min(n, (b + 1) * _BLOCK))):
-            out[i] = g[i] if keep[i] else 0
+            v = g[i]
+            out[i] = v if keep[i] else zero
 
 
 @njit(parallel=True, **_opts)

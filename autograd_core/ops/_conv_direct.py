@@ -82,7 +82,7 @@ def _phases(n_in, n_out, k, s, pad, d):
 
 
 def direct_input_grad(call, gy, w, p, H, W, cdt, nthreads, bias=None):
-    """dx = Fx*(gy, w) (+ bias, conv_transpose2d's bias) by the direct kernel, one pass per output phase of the
+    """dx = Fx*(gy, w) (+ bias, conv_transpose2d's) by the direct kernel, one pass per output phase of the
     stride (one for stride 1): (N, C, H, W) view of channels-last memory."""
     K = _load("conv_direct")
     sh, sw, ph, pw, dh, dw, G = p
@@ -159,12 +159,12 @@ def winograd_forward(call, x, w, b, p, OH, OW, cdt, nthreads):
     return _winograd_conv(call, x, w, b, p[2], p[3], OH, OW, cdt, nthreads)
 
 
-def winograd_input_grad(call, gy, w, p, H, W, cdt, nthreads, b=None):
-    """dx (+ b, conv_transpose2d's bias) of a stride-1 3x3 (or unit-height 1x3) conv by Winograd: the forward
+def winograd_input_grad(call, gy, w, p, H, W, cdt, nthreads, bias=None):
+    """dx (+ bias, conv_transpose2d's) of a stride-1 3x3 (or unit-height 1x3) conv by Winograd: the forward
     conv of ``gy`` with the weight flipped and its channels swapped, placed at padding k - 1 - p (negative:
     cropped)."""
     KH, KW = w.shape[2], w.shape[3]
-    return _winograd_conv(call, gy, w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], b, KH - 1 - p[2], KW - 1 - p[3],
+    return _winograd_conv(call, gy, w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], bias, KH - 1 - p[2], KW - 1 - p[3],
                           H, W, cdt, nthreads)
 
 
