@@ -169,23 +169,47 @@ def plan(*, elements=0, flops=0):
     return num_threads(), False
 
 
+_COUNT_FNS = None
+
+
+def _count_fns():
+    """``(get, set)`` of Numba's thread count for the calling thread, as ``call`` uses them.
+
+    Once the threads run, the threading layer's own entry points
+    (``numba.np.ufunc.parallel._get_num_threads`` / ``_set_num_threads``): a
+    switch to one thread and back cost 2.1 us with them against 8.7 us through
+    the public functions, which check the argument and the launch each time.
+    LeNet-5 at batch 1 makes 8 such switches per step, about 2.5% of it. The
+    public pair where those names are missing (another Numba).
+    """
+    global _COUNT_FNS
+    if _COUNT_FNS is None:
+        import numba
+        numba.get_num_threads()  # launches the threads, which binds the entry points
+        from numba.np.ufunc import parallel
+        get, set_ = getattr(parallel, "_get_num_threads", None), getattr(parallel, "_set_num_threads", None)
+        _COUNT_FNS = (get, set_) if callable(get) and callable(set_) else (numba.get_num_threads,
+                                                                            numba.set_num_threads)
+    return _COUNT_FNS
+
+
 def call(kernel, *args, serial=False):
     """``kernel(*args)``, on the calling thread alone when ``serial``.
 
     Numba's thread count is per calling thread, so other threads are not
-    affected; switching it costs about 3 us.
+    affected (``_count_fns``: about 2 us for the switch and back).
     """
     if not serial:
         return kernel(*args)
-    import numba
-    prev = numba.get_num_threads()
+    get, set_ = _count_fns()
+    prev = get()
     if prev == 1:
         return kernel(*args)
-    numba.set_num_threads(1)
+    set_(1)
     try:
         return kernel(*args)
     finally:
-        numba.set_num_threads(prev)
+        set_(prev)
 
 
 def run(kernel, *args, elements=0, flops=0):

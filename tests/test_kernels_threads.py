@@ -53,3 +53,45 @@ def test_blas_runs_single_threaded_inside_the_kernels_even_if_asked_for_more():
     r = _run({"OPENBLAS_NUM_THREADS": "2"})
     assert r["value"] == 27.0
     assert r["blas_threads"] and all(n == 1 for n in r["blas_threads"].values()), r["blas_threads"]
+
+
+def test_serial_call_runs_a_parallel_kernel_on_one_thread_and_restores_the_count():
+    """``_threads.call(serial=True)``: inside, Numba's count for the calling thread is 1 (what a parallel
+    kernel would use); after it, and after a kernel that raised, the count is back, also from another
+    Python thread (Numba keeps one count per calling thread)."""
+    import threading
+
+    import numba
+    import pytest
+    from numba import njit
+
+    from autograd_core import _threads
+
+    @njit
+    def count():
+        return numba.get_num_threads()
+
+    @njit
+    def fail(n):
+        if n > 0:
+            raise ValueError("boom")
+        return n
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread only")
+    prev = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        assert _threads.call(count, serial=True) == 1
+        assert _threads.call(count) == 2 and numba.get_num_threads() == 2
+        with pytest.raises(ValueError):
+            _threads.call(fail, 1, serial=True)
+        assert numba.get_num_threads() == 2
+        seen = []
+        t = threading.Thread(target=lambda: seen.extend([_threads.call(count, serial=True), numba.get_num_threads()]))
+        t.start()
+        t.join()
+        assert seen[0] == 1 and seen[1] == numba.config.NUMBA_NUM_THREADS  # a new thread's own default, untouched
+        assert numba.get_num_threads() == 2
+    finally:
+        numba.set_num_threads(prev)
