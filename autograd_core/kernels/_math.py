@@ -90,28 +90,23 @@ def expf_bounded(x):
     return np.float32(0.0) if x < _LO else e
 
 
-def fexp(x):  # pragma: no cover - replaced in compiled code by the overload below
-    return np.exp(x)
+def _dtype_exp(f32):
+    """A function that is ``np.exp`` in Python and, in compiled code, ``f32`` on float32 arguments
+    (``np.exp``, the C library's, on others)."""
+    def exp(x):  # pragma: no cover - replaced in compiled code by the overload below
+        return np.exp(x)
+
+    @overload(exp, inline="always")
+    def _exp(x):
+        if x == types.float32:
+            return lambda x: f32(x)
+        return lambda x: np.exp(x)
+    return exp
 
 
-@overload(fexp, inline="always")
-def _fexp(x):
-    if x == types.float32:
-        return lambda x: expf(x)
-    return lambda x: np.exp(x)
-
-
-def fexp_bounded(x):  # pragma: no cover - replaced in compiled code by the overload below
-    return np.exp(x)
-
-
-@overload(fexp_bounded, inline="always")
-def _fexp_bounded(x):
-    """``fexp`` for arguments at most 88.72 (or NaN, -inf): float32 skips the overflow handling."""
-    if x == types.float32:
-        return lambda x: expf_bounded(x)
-    return lambda x: np.exp(x)
-
+fexp = _dtype_exp(expf)
+# for arguments at most 88.72 (or NaN, -inf): float32 skips the overflow handling
+fexp_bounded = _dtype_exp(expf_bounded)
 
 
 def twins(fn, **opts):

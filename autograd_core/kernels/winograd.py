@@ -99,16 +99,23 @@ def _transform(w, U, Cob):
                 _row(U, 12, i, a20, a21, a22)
 
 
+def _pack_numpy(u, dtype):
+    """(E, Co, C) transformed weights -> (E, Cob*C*16 + PAD), the register tile's layout, by numpy: the
+    references' packing (output channels in zero-padded blocks of 16, then the input channels)."""
+    E, Co, C = u.shape
+    Cob = -(-Co // OB)
+    up = np.zeros((E, Cob * OB, C), dtype)
+    up[:, :Co] = u
+    U = np.zeros((E, Cob * C * OB + PAD), dtype)
+    U[:, :Cob * C * OB] = up.reshape(E, Cob, OB, C).transpose(0, 1, 3, 2).reshape(E, -1)
+    return U
+
+
 def transform_weight_numpy(w, dtype):
     """``transform_weight`` by ``np.einsum``: the reference."""
     Co, C = w.shape[0], w.shape[1]
-    Cob = -(-Co // OB)
-    u = np.einsum("ik,ockl,jl->ijoc", G_MATRIX, w.astype(np.float64), G_MATRIX).reshape(16, Co, C)
-    up = np.zeros((16, Cob * OB, C), dtype)
-    up[:, :Co] = u
-    U = np.zeros((16, Cob * C * OB + PAD), dtype)
-    U[:, :Cob * C * OB] = up.reshape(16, Cob, OB, C).transpose(0, 1, 3, 2).reshape(16, -1)
-    return U
+    return _pack_numpy(np.einsum("ik,ockl,jl->ijoc", G_MATRIX, w.astype(np.float64), G_MATRIX).reshape(16, Co, C),
+                       dtype)
 
 
 @njit(**_opts)
@@ -476,13 +483,8 @@ def _transform2(k, U, Cob):
 def transform_weight2_numpy(k, dtype):
     """``transform_weight2`` by ``np.einsum``: the reference."""
     P, Co, C = k.shape[0], k.shape[1], k.shape[2]
-    Cob = -(-Co // OB)
-    u = np.einsum("ik,pockl,jl->pijoc", G2_MATRIX, k.astype(np.float64), G2_MATRIX).reshape(P, 9, Co, C)
-    up = np.zeros((P, 9, Cob * OB, C), dtype)
-    up[:, :, :Co] = u
-    U = np.zeros((P, 9, Cob * C * OB + PAD), dtype)
-    U[:, :, :Cob * C * OB] = up.reshape(P, 9, Cob, OB, C).transpose(0, 1, 2, 4, 3).reshape(P, 9, -1)
-    return U
+    u = np.einsum("ik,pockl,jl->pijoc", G2_MATRIX, k.astype(np.float64), G2_MATRIX).reshape(P * 9, Co, C)
+    return np.stack([_pack_numpy(u[f * 9:(f + 1) * 9], dtype) for f in range(P)])
 
 
 @njit(inline="always", **_opts)
@@ -600,6 +602,7 @@ def transform_weight1(w, dtype):
 
 @njit(**_opts)
 def _transform1(w, U, Cob):
+    """``U[e, (o // 16 * C + c) * 16 + o % 16] = (G w[o, c])[e]`` (``_row``: G's rows)."""
     Co, C = w.shape[0], w.shape[1]
     for ob in range(Cob):
         for c in range(C):
@@ -609,13 +612,7 @@ def _transform1(w, U, Cob):
 
 def transform_weight1_numpy(w, dtype):
     """``transform_weight1`` by ``np.einsum``: the reference."""
-    Co, C = w.shape[0], w.shape[1]
-    Cob = -(-Co // OB)
-    up = np.zeros((4, Cob * OB, C), dtype)
-    up[:, :Co] = np.einsum("ik,ock->ioc", G_MATRIX, w.astype(np.float64))
-    U = np.zeros((4, Cob * C * OB + PAD), dtype)
-    U[:, :Cob * C * OB] = up.reshape(4, Cob, OB, C).transpose(0, 1, 3, 2).reshape(4, -1)
-    return U
+    return _pack_numpy(np.einsum("ik,ock->ioc", G_MATRIX, w.astype(np.float64)), dtype)
 
 
 @njit(**_opts)
