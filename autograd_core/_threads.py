@@ -55,6 +55,11 @@ def configure():
         _set_blas_threads(path, 1)
 
 
+def configured():
+    """Whether ``configure()`` has run: from then on every loaded OpenBLAS, numpy's included, has one thread."""
+    return _configured
+
+
 def _load_cython_blas():
     """Load ``scipy.linalg.cython_blas`` (if SciPy is installed) without ``scipy.linalg``.
 

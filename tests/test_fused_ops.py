@@ -10,6 +10,9 @@ Tensor-op backward (gradgradcheck in float64). A spy counts kernel calls, so no
 test passes by falling back silently.
 """
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -294,7 +297,8 @@ def test_add_kernel_keeps_layout_and_values(monkeypatch, layout):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matmul_row_blocks_match_numpy_with_gradients(monkeypatch, dtype):
-    monkeypatch.setattr(kernels, "loaded", lambda: True)
+    from autograd_core import _threads
+    monkeypatch.setattr(_threads, "configured", lambda: True)
     rng = np.random.default_rng(8)
     a = rng.standard_normal((161, 257)).astype(dtype)  # 5.4M multiply-adds: above fused._MATMUL_MIN
     b = rng.standard_normal((257, 131)).astype(dtype)
@@ -315,7 +319,27 @@ def test_matmul_row_blocks_match_numpy_with_gradients(monkeypatch, dtype):
         return y.data, ga.data, gb.data
 
     got, ref = both(monkeypatch, run)
-    from autograd_core import _threads
     assert ran.count("matmul") == (3 if _threads.num_threads() > 1 else 0)
     for x, y in zip(got, ref):
         np.testing.assert_allclose(x, y, rtol=1e-4 if dtype == np.float32 else 1e-11, atol=1e-4)
+
+
+def test_matmul_splits_over_threads_after_set_num_threads_alone():
+    # A fresh process: set_num_threads gives numpy's BLAS one thread without loading a kernel; a
+    # model of Linear layers alone then multiplied on one core, because the row blocks waited
+    # for a kernel to be loaded.
+    script = """
+import numpy as np, autograd_core as ag
+from autograd_core import kernels
+n = ag.get_num_threads()
+ag.set_num_threads(n)
+rng = np.random.default_rng(0)
+a, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 150))
+y = (ag.tensor(a) @ ag.tensor(b)).data
+np.testing.assert_allclose(y, a @ b, rtol=1e-12, atol=1e-12)
+print(n, "matmul" in kernels._loaded)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    n, used = out.stdout.split()
+    assert used == ("True" if int(n) > 1 else "False")

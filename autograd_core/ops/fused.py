@@ -138,12 +138,15 @@ _MATMUL_MIN = 1 << 22
 
 
 def matmul(a, b):
-    """``a @ b``: 2-D float products split in row blocks over the threads once the kernels are loaded.
+    """``a @ b``: 2-D float products split in row blocks over the threads once BLAS has one thread.
 
-    Before any kernel has run numpy's BLAS still has all its threads, and
-    ``np.matmul`` is used as it is.
+    Until ``_threads.configure()`` runs (the first kernel call, or
+    ``set_num_threads``) numpy's BLAS still has all its threads, and
+    ``np.matmul`` is used as it is. Testing ``configure``'s flag rather than
+    whether a kernel is loaded matters: ``set_num_threads`` configures without
+    loading one, and a model of ``Linear`` layers alone then multiplied on one core.
     """
-    if (a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FLOATS and _kernels.loaded()
+    if (a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FLOATS and _threads.configured()
             and a.shape[0] * a.shape[1] * b.shape[1] >= _MATMUL_MIN):
         nt = _threads.num_threads()
         if nt > 1 and a.shape[0] >= 2 * nt:
