@@ -53,7 +53,12 @@ if blas.LIBRARY is not None:
 
     @njit(**_opts)
     def _gemm(a, b, out, beta):
-        """``out = a @ b + beta * out``; ``out`` has a unit stride along its rows."""
+        """``out = a @ b + beta * out``; ``out`` has a unit stride along its rows.
+
+        Not inlined: inlined into the kernels' ``prange`` bodies it made them
+        compile 1.4x slower (``benchmarks.compile_time``), more than its own
+        signatures (one per combination of operand layouts, 0.5-0.6 s each) cost.
+        """
         m, k = a.shape
         n = b.shape[1]
         if m == 0 or n == 0:
@@ -105,7 +110,7 @@ def _valid(o0, step, n, OUT, L):
 # vectorising (2-3x slower measured). Every unsigned offset below is >= 0 by
 # construction (taps outside the input are skipped first).
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _im2col(x, col, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
     """Fill ``col`` (nb*OH*OW, KH*KW*cg) with the patches of images n0..n0+nb, channels c0..c0+cg.
 
@@ -143,7 +148,7 @@ def _im2col(x, col, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
                             cf[d + c] = 0
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _col2im_add(col, dx, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
     """Add the patch gradients ``col`` back into ``dx`` (the adjoint of ``_im2col``)."""
     N, H, W, C = dx.shape
@@ -169,7 +174,7 @@ def _col2im_add(col, dx, n0, nb, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
                             df[d + c] += cf[s + c]
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _forward_chunk(x, wm, bias, y, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw, colbuf):
     G, K, Cog = wm.shape
     OH, OW, Co = y.shape[1], y.shape[2], y.shape[3]
@@ -203,7 +208,7 @@ def conv2d_forward(x, wm, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, chunk, nslots
             _forward_chunk(x, wm, bias, y, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw, colbuf)
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _input_chunk(gy, wmt, dx, n0, nb, KH, KW, sh, sw, ph, pw, dh, dw, colbuf):
     G, Cog, K = wmt.shape
     OH, OW, Co = gy.shape[1], gy.shape[2], gy.shape[3]
@@ -234,7 +239,7 @@ def conv2d_backward_input(gy, wmt, dx, KH, KW, sh, sw, ph, pw, dh, dw, chunk, ns
             _input_chunk(gy, wmt, dx, n0, min(chunk, N - n0), KH, KW, sh, sw, ph, pw, dh, dw, colbuf)
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _weight_slot(x, gy, dwp, dbp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw):
     N = x.shape[0]
     G, K, Cog = dwp.shape[1], dwp.shape[2], dwp.shape[3]
@@ -270,7 +275,7 @@ def conv2d_backward_weight(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw, chun
     """
     nslots = dwp.shape[0]
     for s in prange(nslots):
-        _weight_slot(x, gy, dwp, dbp, s, nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw)
+        _weight_slot(x, gy, dwp, dbp, np.int64(s), nslots, chunk, KH, KW, sh, sw, ph, pw, dh, dw)
 
 
 @njit(parallel=True, **_opts)
@@ -306,7 +311,7 @@ def _add_sum(acc, a):
 # in (C, H, W) order. ``w2`` is the weight reshaped to (G, Cog, K) (no copy),
 # ``w2t`` its (G, K, Cog) transpose; one image per task.
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _im2row(x, colT, n, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
     H, W = x.shape[2], x.shape[3]
     usw = uint64(sw)
@@ -335,7 +340,7 @@ def _im2row(x, colT, n, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
                         row[base + ow] = 0
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _row2im_add(colT, dx, n, c0, cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw):
     H, W = dx.shape[2], dx.shape[3]
     usw = uint64(sw)
@@ -370,7 +375,7 @@ def conv2d_forward_planar(x, w2, bias, y, KH, KW, sh, sw, ph, pw, dh, dw):
         colT = np.empty((K, P), x.dtype)
         yn = y[n].reshape((Co, P))
         for g in range(G):
-            _im2row(x, colT, n, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+            _im2row(x, colT, np.int64(n), g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
             dot_into(w2[g], colT, yn[g * Cog:(g + 1) * Cog])
         if has_bias:
             for co in range(Co):
@@ -393,7 +398,7 @@ def conv2d_backward_input_planar(gy, w2t, dx, KH, KW, sh, sw, ph, pw, dh, dw):
         dx[n] = 0
         for g in range(G):
             dot_into(w2t[g], gyn[g * Cog:(g + 1) * Cog], dcol)
-            _row2im_add(dcol, dx, n, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+            _row2im_add(dcol, dx, np.int64(n), g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
 
 
 @njit(parallel=True, **_opts)
@@ -412,7 +417,7 @@ def conv2d_backward_weight_planar(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, d
                 for co in range(Co):
                     dbp[s, co] = _add_sum(dbp[s, co], gyn[co])
             for g in range(G):
-                _im2row(x, colT, n, g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
+                _im2row(x, colT, np.int64(n), g * Cig, Cig, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw)
                 dot_acc(gyn[g * Cog:(g + 1) * Cog], colT.T, dwp[s, g])
 
 
@@ -434,7 +439,7 @@ def conv2d_backward_weight_planar(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, d
 # ``chunk`` images share one GEMM (their L columns side by side); ``nslots``
 # workers each own their buffers and take chunks round-robin.
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _plane(x, n, c0, cg, ph, pw, Hp, Wp, xp):
     """``xp`` (cg*Hp*Wp,) = channels c0..c0+cg of image n, zero padded, rows [0, Hp) and columns [0, Wp)."""
     H, W = x.shape[2], x.shape[3]
@@ -449,7 +454,7 @@ def _plane(x, n, c0, cg, ph, pw, Hp, Wp, xp):
                 xp[d + w] = xr[w]
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _slices(xp, colT, col0, cg, KH, KW, dh, dw, Hp, Wp, L):
     """Columns [col0, col0 + L) of ``colT`` (cg*KH*KW, *): row (c, i, j) is ``xp[c*Hp*Wp + i*dh*Wp + j*dw:][:L]``."""
     for c in range(cg):
@@ -462,7 +467,7 @@ def _slices(xp, colT, col0, cg, KH, KW, dh, dw, Hp, Wp, L):
                     row[d + t] = xp[s + t]
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _rows_add(dcol, col0, cg, KH, KW, dh, dw, Hp, Wp, L, dxp):
     """The adjoint of ``_slices``: ``dxp`` (cg*Hp*Wp,) = the sum of the rows of ``dcol`` added onto their slices."""
     dxp[:] = 0
@@ -476,7 +481,7 @@ def _rows_add(dcol, col0, cg, KH, KW, dh, dw, Hp, Wp, L, dxp):
                     dxp[d + t] += row[s + t]
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _crop(dxp, dx, n, c0, cg, ph, pw, Hp, Wp):
     """``dx[n, c0:c0+cg]`` = the unpadded part of ``dxp``; input pixels the convolution does not read get 0."""
     H, W = dx.shape[2], dx.shape[3]
@@ -495,7 +500,7 @@ def _crop(dxp, dx, n, c0, cg, ph, pw, Hp, Wp):
                 dr[w] = 0
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _spread(gy, n, c0, cg, gv, col0, Wp):
     """Columns [col0, col0 + L) of ``gv`` (cg, *) = output channels c0.. of ``gy[n]`` on the virtual width, junk 0."""
     OH, OW = gy.shape[2], gy.shape[3]
@@ -511,7 +516,7 @@ def _spread(gy, n, c0, cg, gv, col0, Wp):
                     row[d + t] = 0
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _spread_t(gy, n, c0, cg, gt, row0, Wp):
     """Rows [row0, row0 + L) of ``gt`` (*, cg) = ``_spread``'s result transposed.
 
