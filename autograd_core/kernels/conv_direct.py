@@ -136,7 +136,7 @@ def pack_bias(b, Co, G, dtype):
 
 # --------------------------------------------------------------------------- packing an image
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _pad_image(x, n, x_nchw, ph, pw, Hp, Wp, xp):
     """``xp`` (Hp*Wp*C,) = image n of ``x``, channels-last, shifted by (ph, pw), zeros elsewhere.
 
@@ -434,7 +434,7 @@ def _wgrad_tile(xp, o0, o1, o2, o3, o4, o5, gs, gbase, gstride, OH, OW, sh, sw, 
     vstore(acc, 88, a51)
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _channels_last_padded(gy, n, gy_nchw, G, Cog, Cob, gb):
     """``gb`` (P, G*Cob*16) = image n of ``gy``, channels-last, each group's channels zero-padded to Cob*16.
 

@@ -35,7 +35,7 @@ _Q = 32   # virtual-width positions per step of the planar stencil (four vectors
 _SLACK = 64  # zeros after a padded plane: the last step's vectors may read past it
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _pad_plane(src, H, W, ph, pw, Hp, Wp, xp):
     """``xp[(h+ph)*Wp + w+pw] = src[h, w]`` where that lands inside (Hp, Wp), zeros elsewhere (and in the slack)."""
     xp[:] = 0
@@ -227,7 +227,7 @@ def _weight_plane(xp, g, gv, dw_c, db_s, c, need_db, toff, sh, sw, Wp, L):
 
 # --------------------------------------------------------------------------- channels-last
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _pad_image_cl(x, n, ph, pw, Hp, Wp, Cp, xp):
     """``xp`` (Hp*Wp*Cp,) = image n of the NHWC ``x``, shifted by (ph, pw), channels padded to Cp, zeros elsewhere."""
     H, W, C = x.shape[1], x.shape[2], x.shape[3]
@@ -263,7 +263,7 @@ def dw_forward_cl(x, wt, bias, y, KH, KW, sh, sw, ph, pw, dh, dw, nslots):
         xp = np.empty(Hp * Wp * Cp, x.dtype)
         out = np.empty(6 * 8, x.dtype)
         for n in range(s, N, nslots):
-            _pad_image_cl(x, n, ph, pw, Hp, Wp, Cp, xp)
+            _pad_image_cl(x, np.int64(n), ph, pw, Hp, Wp, Cp, xp)
             _forward_image_cl(xp, n, wf, bias, yf, toff, C, Cp, P, OW, sh, sw, Wp, full, out)
 
 
@@ -338,7 +338,7 @@ def dw_weight_cl(x, gy, dwp, dbp, KH, KW, sh, sw, ph, pw, dh, dw):
         xp = np.empty(Hp * Wp * Cp, x.dtype)
         gb = np.zeros(P * Cp, x.dtype)  # the image's gy with channels padded to Cp (padding stays 0)
         for n in range(s, N, S):
-            _pad_image_cl(x, n, ph, pw, Hp, Wp, Cp, xp)
+            _pad_image_cl(x, np.int64(n), ph, pw, Hp, Wp, Cp, xp)
             _weight_image_cl(xp, gy[n].reshape((P, C)), gb, dwp[s], dbp[s], need_db, toff, OH, OW, sh, sw, Wp)
 
 
