@@ -57,6 +57,38 @@ def test_dot_into_and_acc_match_numpy(m, k, n, ka, kb, kout, dtype):
     np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=tol, atol=tol)
 
 
+from autograd_core.kernels import conv as _conv  # noqa: E402
+
+
+# Not cached: Numba's cache of a function does not notice a change in another module it calls.
+@njit(_SIGS)
+def _conv_into(a, b, out):
+    _conv.dot_into(a, b, out)
+
+
+@njit(_SIGS)
+def _conv_acc(a, b, out):
+    _conv.dot_acc(a, b, out)
+
+
+@given(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6),
+       st.sampled_from(["c", "t", "block"]), st.sampled_from(["c", "t", "block"]),
+       st.sampled_from(["c", "block"]), st.sampled_from([np.float32, np.float64]))
+def test_conv_gemm_matches_numpy(m, k, n, ka, kb, kout, dtype):
+    # The convolution kernels' GEMM (kernels/conv.py, operands with a unit stride): one compiled
+    # function on addresses and byte strides for every layout; k = 0 relies on BLAS writing beta * C.
+    rng = np.random.default_rng(m * 100 + k * 10 + n)
+    a, b = _view(rng, m, k, ka, dtype), _view(rng, k, n, kb, dtype)
+    out = _view(rng, m, n, kout, dtype)
+    start = out.copy()
+    _conv_acc(a, b, out)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, start + a.astype(np.float64) @ b, rtol=tol, atol=tol)
+    out[...] = np.nan
+    _conv_into(a, b, out)
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=tol, atol=tol)
+
+
 def test_backend_is_blas_on_this_platform():
     # numpy's Linux and Windows wheels bundle OpenBLAS: the kernels must not fall back to loops there
     if sys.platform.startswith("linux"):

@@ -41,41 +41,42 @@ _opts = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 if blas.LIBRARY is not None:
     _sgemm, _dgemm = blas._sgemm, blas._dgemm
 
-    @njit(inline="always", **_opts)
-    def _trans_ld(a):
-        """(CBLAS transpose flag, leading dimension) of a 2-D array with a unit stride."""
-        item = a.itemsize
-        rows, cols = a.shape
-        s0, s1 = a.strides
-        if cols == 1 or s1 == item:
-            return 111, max(s0 // item if rows > 1 else cols, cols, 1)
-        return 112, max(s1 // item if cols > 1 else rows, rows, 1)
-
     @njit(**_opts)
+    def _gemm_raw(item, m, n, k, pa, sa0, sa1, pb, sb0, sb1, pc, sc0, beta):
+        """``C = A @ B + beta * C`` for (m, k) @ (k, n) operands given by address and byte strides.
+
+        One compiled function for every dtype and operand layout. Each operand
+        has a unit stride along one axis; its CBLAS transpose flag and leading
+        dimension are read from the strides. With ``k == 0`` BLAS itself sets
+        ``C = beta * C`` (zeros for ``beta == 0``, as the BLAS reference defines).
+        """
+        if m == 0 or n == 0:
+            return
+        if sa1 == item or k == 1:
+            ta, lda = 111, max(sa0 // item if m > 1 else k, k, 1)
+        else:
+            ta, lda = 112, max(sa1 // item if k > 1 else m, m, 1)
+        if sb1 == item or n == 1:
+            tb, ldb = 111, max(sb0 // item if k > 1 else n, n, 1)
+        else:
+            tb, ldb = 112, max(sb1 // item if n > 1 else k, k, 1)
+        ldc = max(sc0 // item if m > 1 else n, n, 1)
+        if item == 4:
+            _sgemm(101, ta, tb, m, n, k, np.float32(1.0), pa, lda, pb, ldb, np.float32(beta), pc, ldc)
+        else:
+            _dgemm(101, ta, tb, m, n, k, 1.0, pa, lda, pb, ldb, beta, pc, ldc)
+
+    @njit(inline="always", **_opts)
     def _gemm(a, b, out, beta):
         """``out = a @ b + beta * out``; ``out`` has a unit stride along its rows.
 
-        Not inlined: inlined into the kernels' ``prange`` bodies it made them
-        compile 1.4x slower (``benchmarks.compile_time``), more than its own
-        signatures (one per combination of operand layouts, 0.5-0.6 s each) cost.
+        Inlined, and only reads the arrays' attributes: a ``_gemm`` of the arrays
+        compiled once per combination of operand layouts (14 signatures, 0.5-0.6 s
+        each, in ``benchmarks.compile_time``), and inlining one that worked out the
+        layouts itself made the largest kernel compile 1.4x slower.
         """
-        m, k = a.shape
-        n = b.shape[1]
-        if m == 0 or n == 0:
-            return
-        if k == 0:
-            if beta == 0:
-                out[:] = 0
-            return
-        ta, lda = _trans_ld(a)
-        tb, ldb = _trans_ld(b)
-        ldc = max(out.strides[0] // out.itemsize if m > 1 else n, n, 1)
-        if out.itemsize == 4:
-            _sgemm(101, ta, tb, m, n, k, np.float32(1.0), a.ctypes.data, lda, b.ctypes.data, ldb,
-                   np.float32(beta), out.ctypes.data, ldc)
-        else:
-            _dgemm(101, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, float(beta),
-                   out.ctypes.data, ldc)
+        _gemm_raw(out.itemsize, a.shape[0], b.shape[1], a.shape[1], a.ctypes.data, a.strides[0], a.strides[1],
+                  b.ctypes.data, b.strides[0], b.strides[1], out.ctypes.data, out.strides[0], beta)
 else:  # pragma: no cover - numpy without a bundled OpenBLAS
     @njit(**_opts)
     def _gemm(a, b, out, beta):
