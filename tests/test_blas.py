@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from autograd_core.kernels import blas
+from autograd_core.kernels import conv as _conv
 from numba import njit
 
 
@@ -42,22 +43,25 @@ def _view(rng, rows, cols, kind, dtype):
     return rng.standard_normal((rows, cols * 2)).astype(dtype)[:, ::2]   # "strided": no unit stride
 
 
-@given(st.integers(1, 6), st.integers(0, 6), st.integers(1, 6),
-       st.sampled_from(["c", "t", "block", "strided"]), st.sampled_from(["c", "t", "block", "strided"]),
-       st.sampled_from(["c", "block", "t"]), st.sampled_from([np.float32, np.float64]))
-def test_dot_into_and_acc_match_numpy(m, k, n, ka, kb, kout, dtype):
+def _check(into, acc, m, k, n, ka, kb, kout, dtype):
+    """``acc`` adds a @ b onto ``out``, ``into`` overwrites it (a NaN-filled one too), against numpy in float64."""
     rng = np.random.default_rng(m * 100 + k * 10 + n)
     a, b = _view(rng, m, k, ka, dtype), _view(rng, k, n, kb, dtype)
     out = _view(rng, m, n, kout, dtype)
     start = out.copy()
-    _acc(a, b, out)
+    acc(a, b, out)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(out, start + a.astype(np.float64) @ b, rtol=tol, atol=tol)
-    _into(a, b, out)
+    out[...] = np.nan
+    into(a, b, out)
     np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=tol, atol=tol)
 
 
-from autograd_core.kernels import conv as _conv  # noqa: E402
+@given(st.integers(1, 6), st.integers(0, 6), st.integers(1, 6),
+       st.sampled_from(["c", "t", "block", "strided"]), st.sampled_from(["c", "t", "block", "strided"]),
+       st.sampled_from(["c", "block", "t"]), st.sampled_from([np.float32, np.float64]))
+def test_dot_into_and_acc_match_numpy(m, k, n, ka, kb, kout, dtype):
+    _check(_into, _acc, m, k, n, ka, kb, kout, dtype)
 
 
 # Not cached: Numba's cache of a function does not notice a change in another module it calls.
@@ -77,16 +81,7 @@ def _conv_acc(a, b, out):
 def test_conv_gemm_matches_numpy(m, k, n, ka, kb, kout, dtype):
     # The convolution kernels' GEMM (kernels/conv.py, operands with a unit stride): one compiled
     # function on addresses and byte strides for every layout; k = 0 relies on BLAS writing beta * C.
-    rng = np.random.default_rng(m * 100 + k * 10 + n)
-    a, b = _view(rng, m, k, ka, dtype), _view(rng, k, n, kb, dtype)
-    out = _view(rng, m, n, kout, dtype)
-    start = out.copy()
-    _conv_acc(a, b, out)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(out, start + a.astype(np.float64) @ b, rtol=tol, atol=tol)
-    out[...] = np.nan
-    _conv_into(a, b, out)
-    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=tol, atol=tol)
+    _check(_conv_into, _conv_acc, m, k, n, ka, kb, kout, dtype)
 
 
 def test_backend_is_blas_on_this_platform():
